@@ -1,0 +1,3 @@
+pub(super) mod node;
+pub(super) mod packages;
+pub(super) mod phases;

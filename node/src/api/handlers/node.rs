@@ -1,0 +1,63 @@
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use libp2p::Multiaddr;
+
+use crate::api::error::ApiError;
+use crate::api::extract::Json;
+use crate::api::types::{BootstrapOutcome, BootstrapRequest, Health, NodeStatus};
+use crate::api::AppState;
+
+/// A bootstrap of a large network over slow links can take a while.
+const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub(crate) async fn health(State(state): State<AppState>) -> axum::Json<Health> {
+    axum::Json(Health {
+        status: "ok".to_owned(),
+        peer_id: state.market.peer_id().to_base58(),
+    })
+}
+
+pub(crate) async fn status(
+    State(state): State<AppState>,
+) -> Result<axum::Json<NodeStatus>, ApiError> {
+    Ok(axum::Json(state.market.status().await?))
+}
+
+pub(crate) async fn bootstrap(
+    State(state): State<AppState>,
+    Json(request): Json<BootstrapRequest>,
+) -> Result<axum::Json<BootstrapOutcome>, ApiError> {
+    let peers = request
+        .peers
+        .iter()
+        .map(|p| {
+            p.parse::<Multiaddr>()
+                .map_err(|e| ApiError::bad_request(format!("invalid multiaddr {p:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let outcome = state
+        .market
+        .network()
+        .bootstrap(peers, BOOTSTRAP_TIMEOUT)
+        .await?;
+    Ok(axum::Json(outcome))
+}
+
+pub(crate) async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let body = state.registry.encode().map_err(|_| {
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "metrics encoding failed",
+        )
+    })?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    ))
+}

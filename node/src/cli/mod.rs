@@ -1,0 +1,133 @@
+//! The `p2p-node` command line: `run` starts the daemon; `publish`, `search`, `install` and
+//! `status` talk to a running node's HTTP API.
+
+mod client;
+mod output;
+mod run;
+
+pub use client::ApiClient;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use libp2p::Multiaddr;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "p2p-node",
+    version,
+    about = "Marketplace peer of the P2P testbed"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the node: libp2p peer plus HTTP control API, until Ctrl-C or SIGTERM.
+    Run(RunArgs),
+    /// Publish a file as a package.
+    Publish(PublishArgs),
+    /// Search packages, locally or across the network.
+    Search(SearchArgs),
+    /// Install a package from the network.
+    Install(InstallArgs),
+    /// Show the node's status.
+    Status(ClientArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Where packages and the node identity are kept.
+    #[arg(long, env = "P2P_NODE_DATA_DIR", default_value = "p2p-data")]
+    pub data_dir: PathBuf,
+    /// libp2p listen address (repeatable).
+    #[arg(
+        long,
+        env = "P2P_NODE_LISTEN",
+        default_value = "/ip4/0.0.0.0/tcp/4001",
+        value_delimiter = ','
+    )]
+    pub listen: Vec<Multiaddr>,
+    /// Address of the HTTP control API.
+    #[arg(long, env = "P2P_NODE_API_ADDR", default_value = "127.0.0.1:8080")]
+    pub api_addr: SocketAddr,
+    /// Peer to bootstrap from, `/ip4/…/tcp/…/p2p/<peer id>` (repeatable). No peer is
+    /// contacted that was not given here or learned from a given peer.
+    #[arg(long, env = "P2P_NODE_BOOTSTRAP", value_delimiter = ',')]
+    pub bootstrap: Vec<Multiaddr>,
+    /// Require this bearer token on mutating API requests.
+    #[arg(long, env = "P2P_NODE_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+    /// Most established connections in all.
+    #[arg(long, env = "P2P_NODE_MAX_CONNECTIONS", default_value_t = 256)]
+    pub max_connections: u32,
+    /// Close connections idle for this many seconds.
+    #[arg(long, env = "P2P_NODE_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// URL of the node's API.
+    #[arg(long, env = "P2P_NODE_URL", default_value = "http://127.0.0.1:8080")]
+    pub node: String,
+    /// Bearer token for nodes that require one.
+    #[arg(long, env = "P2P_NODE_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+    /// Print the API's JSON answer instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The file to publish.
+    pub file: PathBuf,
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub version: String,
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// A tag (repeatable).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    pub query: String,
+    /// Ask connected peers too, not only the local index.
+    #[arg(long)]
+    pub network: bool,
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    pub name: String,
+    /// A version; the latest when omitted.
+    #[arg(long)]
+    pub version: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Runs a parsed command line.
+pub async fn execute(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run(args) => run::run(args).await,
+        Command::Publish(args) => output::publish(args).await,
+        Command::Search(args) => output::search(args).await,
+        Command::Install(args) => output::install(args).await,
+        Command::Status(args) => output::status(args).await,
+    }
+}

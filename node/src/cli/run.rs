@@ -1,0 +1,30 @@
+use std::time::Duration;
+
+use super::RunArgs;
+use crate::daemon::{shutdown_signal, NodeConfig, RunningNode};
+use crate::market::Deadlines;
+use crate::network::NetworkConfig;
+
+pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let config = NodeConfig {
+        data_dir: args.data_dir,
+        api_addr: args.api_addr,
+        api_token: args.api_token.filter(|t| !t.is_empty()),
+        network: NetworkConfig {
+            listen: args.listen,
+            max_connections: args.max_connections,
+            idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+            ..NetworkConfig::default()
+        },
+        bootstrap: args.bootstrap,
+        deadlines: Deadlines::default(),
+    };
+    let node = RunningNode::start(config).await?;
+    println!("peer id   {}", node.market().peer_id());
+    for addr in node.listen_addrs() {
+        println!("listening {addr}");
+    }
+    println!("api       {}", node.api_url());
+    node.run_until(shutdown_signal()).await?;
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! Gossip receipts: propagation latency of every message seen on the announce topic.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use libp2p::PeerId;
+
+use super::Marketplace;
+use crate::api::types::GossipSample;
+use crate::network::protocol::GossipMessage;
+
+/// Receipts kept for the benchmark endpoint; the oldest go first.
+const GOSSIP_LOG_CAPACITY: usize = 100_000;
+
+#[derive(Debug, Default)]
+pub struct GossipLog {
+    samples: Mutex<VecDeque<GossipSample>>,
+}
+
+impl GossipLog {
+    fn record(&self, sample: GossipSample) {
+        let mut samples = self.samples.lock().expect("gossip log lock poisoned");
+        if samples.len() == GOSSIP_LOG_CAPACITY {
+            samples.pop_front();
+        }
+        samples.push_back(sample);
+    }
+
+    pub fn snapshot(&self) -> Vec<GossipSample> {
+        let samples = self.samples.lock().expect("gossip log lock poisoned");
+        samples.iter().cloned().collect()
+    }
+
+    pub fn clear(&self) {
+        self.samples
+            .lock()
+            .expect("gossip log lock poisoned")
+            .clear();
+    }
+}
+
+impl Marketplace {
+    pub(super) fn on_gossip(&self, source: Option<PeerId>, data: &[u8], received_at: SystemTime) {
+        let message: GossipMessage = match serde_json::from_slice(data) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::debug!(?source, error = %e, "undecodable gossip message");
+                return;
+            }
+        };
+        let received_nanos = received_at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        // Peers share the host clock in the testbed; a negative latency means they do not.
+        let latency_s = received_nanos.saturating_sub(message.sent_unix_nanos()) as f64 / 1e9;
+        let id = match &message {
+            GossipMessage::Announce { package, .. } => {
+                if let Err(e) = package.verify() {
+                    tracing::warn!(?source, error = %e, "announcement with an invalid manifest");
+                    return;
+                }
+                self.remember(package.clone(), false);
+                format!("{}@{}", package.manifest.name, package.manifest.version)
+            }
+            GossipMessage::Probe { id, .. } => {
+                let origin = source.map(|p| p.to_base58()).unwrap_or_default();
+                format!("{origin}/{id}")
+            }
+        };
+        self.metrics.gossip_propagation.observe(latency_s);
+        self.gossip_log.record(GossipSample {
+            id,
+            latency_s,
+            received_unix_nanos: received_nanos,
+        });
+    }
+}

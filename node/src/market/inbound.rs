@@ -1,0 +1,59 @@
+//! Answers to what peers ask of this node.
+
+use std::sync::Arc;
+
+use super::search::MAX_SEARCH_LIMIT;
+use super::Marketplace;
+use crate::blocking;
+use crate::network::protocol::{FetchResponse, SearchResponse};
+use crate::network::Event;
+
+impl Marketplace {
+    /// Handles one inbound event. Content reads run on their own task so that a slow disk
+    /// does not hold up searches and gossip.
+    pub async fn handle_event(self: &Arc<Self>, event: Event) {
+        match event {
+            Event::InboundSearch {
+                request, channel, ..
+            } => {
+                let limit = (request.limit as usize).min(MAX_SEARCH_LIMIT);
+                let hits = self
+                    .index
+                    .read()
+                    .expect("index lock poisoned")
+                    .search(&request.query, limit);
+                let _ = self
+                    .network
+                    .respond_search(channel, SearchResponse { hits })
+                    .await;
+            }
+            Event::InboundFetch {
+                peer,
+                request,
+                channel,
+            } => {
+                let this = Arc::clone(self);
+                tokio::spawn(async move {
+                    let store = this.store.clone();
+                    let sha256 = request.sha256;
+                    let content = match blocking(move || store.content(&sha256)).await {
+                        Ok(content) => content,
+                        Err(e) => {
+                            tracing::error!(%peer, error = %e, "reading content for a peer failed");
+                            None
+                        }
+                    };
+                    let response = FetchResponse {
+                        content: content.map(serde_bytes::ByteBuf::from),
+                    };
+                    let _ = this.network.respond_fetch(channel, response).await;
+                });
+            }
+            Event::Gossip {
+                source,
+                data,
+                received_at,
+            } => self.on_gossip(source, &data, received_at),
+        }
+    }
+}

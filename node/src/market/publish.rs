@@ -1,0 +1,104 @@
+//! Publishing: sign, store, put the DHT records, provide the content, announce on gossip.
+
+use std::time::Instant;
+
+use super::{keys, unix_nanos, unix_now, Marketplace};
+use crate::api::types::PublishOutcome;
+use crate::blocking;
+use crate::network::protocol::GossipMessage;
+use crate::network::NetworkError;
+use crate::package::{sha256_hex, ManifestError, PackageSpec, SignedManifest, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Invalid(#[from] ManifestError),
+    #[error("{name} {version} is already published here with other content")]
+    Conflict {
+        name: String,
+        version: semver::Version,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Marketplace {
+    /// Publishes `content` as the package `spec`. The package is stored locally before
+    /// anything goes to the network; network failures are reported as warnings, since the
+    /// package is published and retrievable from this node regardless.
+    ///
+    /// Publishing the same name, version and content again re-announces it.
+    pub async fn publish(
+        &self,
+        spec: PackageSpec,
+        content: Vec<u8>,
+    ) -> Result<PublishOutcome, PublishError> {
+        let started = Instant::now();
+        let store = self.store.clone();
+        let (name, version) = (spec.name().to_owned(), spec.version().clone());
+        let existing = {
+            let version = version.clone();
+            blocking(move || store.manifest(&name, Some(&version))).await?
+        };
+        let package = match existing {
+            Some(p) if p.manifest.sha256 == sha256_hex(&content) => p,
+            Some(p) => {
+                return Err(PublishError::Conflict {
+                    name: p.manifest.name,
+                    version,
+                })
+            }
+            None => {
+                let created = unix_now().as_millis() as u64;
+                let signed = spec.sign(&content, &self.keypair, created)?;
+                let (store, to_store) = (self.store.clone(), signed.clone());
+                blocking(move || store.put(&to_store, &content)).await?;
+                signed
+            }
+        };
+        self.remember(package.clone(), true);
+
+        let m = &package.manifest;
+        let record = serde_json::to_vec(&package).expect("a manifest serializes to JSON");
+        let dht = self.deadlines.dht;
+        let (latest, versioned, providing, announced) = tokio::join!(
+            self.network
+                .put_record(keys::latest_record(&m.name), record.clone(), dht),
+            self.network
+                .put_record(keys::version_record(&m.name, &m.version), record, dht),
+            self.network.start_providing(keys::content(&m.sha256), dht),
+            self.announce(&package),
+        );
+        let mut warnings = Vec::new();
+        let mut note = |what: &str, result: &Result<(), NetworkError>| match result {
+            Ok(()) => true,
+            Err(e) => {
+                warnings.push(format!("{what}: {e}"));
+                false
+            }
+        };
+        let dht_record_stored =
+            note("dht record", &latest) & note("dht version record", &versioned);
+        let providing = note("provider record", &providing);
+        let announced = note("gossip announcement", &announced);
+        let elapsed = started.elapsed();
+        self.metrics.publish.observe(elapsed.as_secs_f64());
+        Ok(PublishOutcome {
+            package,
+            dht_record_stored,
+            providing,
+            announced,
+            warnings,
+            duration_s: elapsed.as_secs_f64(),
+        })
+    }
+
+    async fn announce(&self, package: &SignedManifest) -> Result<(), NetworkError> {
+        let message = GossipMessage::Announce {
+            package: package.clone(),
+            sent_unix_nanos: unix_nanos(),
+        };
+        let data = serde_json::to_vec(&message).expect("a gossip message serializes to JSON");
+        self.network.gossip(data, self.deadlines.request).await
+    }
+}

@@ -1,0 +1,257 @@
+//! The node's Prometheus metrics: names are the contract in `shared/DESIGN.md`, defined once
+//! here. libp2p's own metrics (libp2p-metrics) live in the same registry under `libp2p_`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric,
+};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+pub const DHT_LOOKUP_SECONDS: &str = "p2p_dht_lookup_seconds";
+pub const SEARCH_SECONDS: &str = "p2p_search_seconds";
+pub const PUBLISH_SECONDS: &str = "p2p_publish_seconds";
+pub const INSTALL_SECONDS: &str = "p2p_install_seconds";
+pub const BOOTSTRAP_SECONDS: &str = "p2p_bootstrap_seconds";
+pub const GOSSIP_PROPAGATION_SECONDS: &str = "p2p_gossip_propagation_seconds";
+pub const CONNECTED_PEERS: &str = "p2p_connected_peers";
+pub const ROUTING_TABLE_PEERS: &str = "p2p_routing_table_peers";
+pub const PACKAGES_STORED: &str = "p2p_packages_stored";
+pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "process_resident_memory_bytes";
+/// Registered without the `_total` suffix, which the encoder appends to counters.
+pub const PROCESS_CPU_SECONDS: &str = "process_cpu_seconds";
+
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
+pub enum SearchScope {
+    #[allow(non_camel_case_types)]
+    local,
+    #[allow(non_camel_case_types)]
+    network,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScopeLabel {
+    pub scope: SearchScope,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// 50 µs to about 105 s in factors of two: covers a local search and a slow install.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 22))
+}
+
+/// The marketplace's own metrics; cheap to clone, shared by the event loop and the API.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    pub dht_lookup: Histogram,
+    search: HistogramFamily<ScopeLabel>,
+    pub publish: Histogram,
+    pub install: Histogram,
+    pub bootstrap: Histogram,
+    pub gossip_propagation: Histogram,
+    pub connected_peers: Gauge,
+    pub routing_table_peers: Gauge,
+    pub packages_stored: Gauge,
+}
+
+impl Metrics {
+    /// Registers every metric of the node (and the process collector) in `registry`.
+    pub fn register(registry: &mut Registry) -> Self {
+        let m = Self {
+            dht_lookup: latency_histogram(),
+            search: Family::new_with_constructor(latency_histogram),
+            publish: latency_histogram(),
+            install: latency_histogram(),
+            bootstrap: latency_histogram(),
+            gossip_propagation: latency_histogram(),
+            connected_peers: Gauge::default(),
+            routing_table_peers: Gauge::default(),
+            packages_stored: Gauge::default(),
+        };
+        registry.register(
+            DHT_LOOKUP_SECONDS,
+            "DHT record lookup latency",
+            m.dht_lookup.clone(),
+        );
+        registry.register(
+            SEARCH_SECONDS,
+            "Package search latency by scope",
+            m.search.clone(),
+        );
+        registry.register(
+            PUBLISH_SECONDS,
+            "Package publish latency",
+            m.publish.clone(),
+        );
+        registry.register(
+            INSTALL_SECONDS,
+            "Package install latency",
+            m.install.clone(),
+        );
+        registry.register(
+            BOOTSTRAP_SECONDS,
+            "Kademlia bootstrap duration",
+            m.bootstrap.clone(),
+        );
+        registry.register(
+            GOSSIP_PROPAGATION_SECONDS,
+            "Gossip message latency from publish to receipt",
+            m.gossip_propagation.clone(),
+        );
+        registry.register(
+            CONNECTED_PEERS,
+            "Peers with an open connection",
+            m.connected_peers.clone(),
+        );
+        registry.register(
+            ROUTING_TABLE_PEERS,
+            "Peers in the Kademlia routing table",
+            m.routing_table_peers.clone(),
+        );
+        registry.register(
+            PACKAGES_STORED,
+            "Packages whose content this node stores",
+            m.packages_stored.clone(),
+        );
+        registry.register_collector(Box::new(ProcessCollector));
+        m
+    }
+
+    pub fn observe_search(&self, scope: SearchScope, elapsed: Duration) {
+        self.search
+            .get_or_create(&ScopeLabel { scope })
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+/// The registry, frozen after start-up and shared with the `/metrics` handler.
+#[derive(Clone)]
+pub struct MetricsRegistry(Arc<Registry>);
+
+impl fmt::Debug for MetricsRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MetricsRegistry")
+    }
+}
+
+impl MetricsRegistry {
+    pub fn new(registry: Registry) -> Self {
+        Self(Arc::new(registry))
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn encode(&self) -> Result<String, fmt::Error> {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.0)?;
+        Ok(out)
+    }
+}
+
+/// Reads the standard process metrics from `/proc/self` at every scrape.
+#[derive(Debug)]
+struct ProcessCollector;
+
+impl prometheus_client::collector::Collector for ProcessCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
+        let Some(usage) = ProcessUsage::read() else {
+            return Ok(());
+        };
+        let rss = ConstGauge::new(usage.resident_bytes as i64);
+        rss.encode(encoder.encode_descriptor(
+            PROCESS_RESIDENT_MEMORY_BYTES,
+            "Resident memory size in bytes",
+            None,
+            rss.metric_type(),
+        )?)?;
+        let cpu = ConstCounter::new(usage.cpu_seconds);
+        cpu.encode(encoder.encode_descriptor(
+            PROCESS_CPU_SECONDS,
+            "Total user and system CPU time spent in seconds",
+            None,
+            cpu.metric_type(),
+        )?)?;
+        Ok(())
+    }
+}
+
+/// Resident memory and CPU time of this process, from `/proc/self` (Linux only).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProcessUsage {
+    pub resident_bytes: u64,
+    pub peak_resident_bytes: u64,
+    pub cpu_seconds: f64,
+}
+
+/// `/proc` reports CPU time in USER_HZ ticks, which Linux fixes at 100 for user space.
+const USER_HZ: f64 = 100.0;
+
+impl ProcessUsage {
+    /// `None` where `/proc/self` is not readable (not Linux).
+    pub fn read() -> Option<Self> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let kib = |key: &str| -> Option<u64> {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        };
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+        let after_comm = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = after_comm.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+        let cpu_ticks = ticks(11)? + ticks(12)?;
+        Some(Self {
+            resident_bytes: kib("VmRSS:")? * 1024,
+            peak_resident_bytes: kib("VmHWM:")? * 1024,
+            cpu_seconds: cpu_ticks as f64 / USER_HZ,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition_carries_the_contract_names() {
+        let mut registry = Registry::default();
+        let metrics = Metrics::register(&mut registry);
+        metrics.observe_search(SearchScope::local, Duration::from_micros(70));
+        metrics.dht_lookup.observe(0.2);
+        metrics.packages_stored.set(3);
+        let text = MetricsRegistry::new(registry).encode().unwrap();
+        for name in [
+            "p2p_dht_lookup_seconds_bucket",
+            "p2p_search_seconds_count{scope=\"local\"} 1",
+            "p2p_publish_seconds_count 0",
+            "p2p_install_seconds_count",
+            "p2p_bootstrap_seconds_count",
+            "p2p_gossip_propagation_seconds_count",
+            "p2p_connected_peers 0",
+            "p2p_routing_table_peers 0",
+            "p2p_packages_stored 3",
+            "process_resident_memory_bytes ",
+            "process_cpu_seconds_total ",
+        ] {
+            assert!(text.contains(name), "missing {name} in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn process_usage_is_plausible() {
+        let usage = ProcessUsage::read().expect("tests run on Linux");
+        assert!(usage.resident_bytes > 1024 * 1024);
+        assert!(usage.peak_resident_bytes >= usage.resident_bytes);
+    }
+}

@@ -1,0 +1,129 @@
+//! The composed `NetworkBehaviour` and the swarm built around it.
+
+use libp2p::identity::Keypair;
+use libp2p::kad::store::{MemoryStore, MemoryStoreConfig};
+use libp2p::request_response::{self, cbor, ProtocolSupport};
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::{connection_limits, gossipsub, identify, kad, noise, ping, tcp, yamux, Swarm};
+use prometheus_client::registry::Registry;
+
+use super::config::NetworkConfig;
+use super::error::NetworkError;
+use super::protocol::{
+    FetchRequest, FetchResponse, SearchRequest, SearchResponse, ANNOUNCE_TOPIC, FETCH_PROTOCOL,
+    IDENTIFY_PROTOCOL, KAD_PROTOCOL, SEARCH_PROTOCOL,
+};
+use crate::package::MAX_CONTENT_BYTES;
+
+/// DHT messages carry small signed records only, never content (DESIGN.md).
+pub(super) const KAD_MAX_PACKET_BYTES: usize = 16 * 1024;
+/// Largest gossip message: a signed manifest with room to spare, or a benchmark probe.
+const GOSSIP_MAX_BYTES: usize = 256 * 1024;
+/// Search responses carry at most a few hundred manifests.
+const SEARCH_MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
+/// The DHT store is bounded too, but large enough for benchmark-sized catalogues.
+const KAD_MAX_RECORDS: usize = 200_000;
+
+#[derive(NetworkBehaviour)]
+pub(super) struct MarketBehaviour {
+    pub(super) limits: connection_limits::Behaviour,
+    pub(super) kad: kad::Behaviour<MemoryStore>,
+    pub(super) gossipsub: gossipsub::Behaviour,
+    pub(super) identify: identify::Behaviour,
+    pub(super) ping: ping::Behaviour,
+    pub(super) search: cbor::Behaviour<SearchRequest, SearchResponse>,
+    pub(super) fetch: cbor::Behaviour<FetchRequest, FetchResponse>,
+}
+
+impl MarketBehaviour {
+    fn new(key: &Keypair, config: &NetworkConfig) -> Result<Self, NetworkError> {
+        let peer_id = key.public().to_peer_id();
+
+        let limits = connection_limits::ConnectionLimits::default()
+            .with_max_established(Some(config.max_connections))
+            .with_max_established_per_peer(Some(config.max_connections_per_peer))
+            .with_max_pending_incoming(Some(config.max_connections.min(128)))
+            .with_max_pending_outgoing(Some(config.max_connections.min(128)));
+
+        let mut kad_config = kad::Config::new(KAD_PROTOCOL);
+        kad_config
+            .set_max_packet_size(KAD_MAX_PACKET_BYTES)
+            .set_query_timeout(config.query_timeout);
+        let store_config = MemoryStoreConfig {
+            max_records: KAD_MAX_RECORDS,
+            max_value_bytes: KAD_MAX_PACKET_BYTES,
+            max_provided_keys: KAD_MAX_RECORDS,
+            ..MemoryStoreConfig::default()
+        };
+        let store = MemoryStore::with_config(peer_id, store_config);
+        let mut kad = kad::Behaviour::with_config(peer_id, store, kad_config);
+        // A testbed has no confirmed external address: serve the DHT regardless.
+        kad.set_mode(Some(kad::Mode::Server));
+
+        let gossip_config = gossipsub::ConfigBuilder::default()
+            .heartbeat_interval(config.gossip_heartbeat)
+            .validation_mode(gossipsub::ValidationMode::Strict)
+            .max_transmit_size(GOSSIP_MAX_BYTES)
+            .build()
+            .map_err(|e| NetworkError::Build(format!("gossipsub config: {e}")))?;
+        let mut gossipsub = gossipsub::Behaviour::new(
+            gossipsub::MessageAuthenticity::Signed(key.clone()),
+            gossip_config,
+        )
+        .map_err(|e| NetworkError::Build(format!("gossipsub: {e}")))?;
+        gossipsub
+            .subscribe(&gossipsub::IdentTopic::new(ANNOUNCE_TOPIC))
+            .map_err(|e| NetworkError::Build(format!("gossipsub subscribe: {e}")))?;
+
+        let identify = identify::Behaviour::new(
+            identify::Config::new(IDENTIFY_PROTOCOL.to_owned(), key.public())
+                .with_agent_version(format!("p2p-node/{}", env!("CARGO_PKG_VERSION"))),
+        );
+
+        let rr_config = request_response::Config::default()
+            .with_request_timeout(config.request_timeout)
+            .with_max_concurrent_streams(256);
+        let search = cbor::Behaviour::with_codec(
+            cbor::codec::Codec::default().set_response_size_maximum(SEARCH_MAX_RESPONSE_BYTES),
+            [(SEARCH_PROTOCOL, ProtocolSupport::Full)],
+            rr_config.clone(),
+        );
+        let fetch = cbor::Behaviour::with_codec(
+            cbor::codec::Codec::default()
+                .set_response_size_maximum((MAX_CONTENT_BYTES + 64 * 1024) as u64),
+            [(FETCH_PROTOCOL, ProtocolSupport::Full)],
+            rr_config,
+        );
+
+        Ok(Self {
+            limits: connection_limits::Behaviour::new(limits),
+            kad,
+            gossipsub,
+            identify,
+            ping: ping::Behaviour::default(),
+            search,
+            fetch,
+        })
+    }
+}
+
+pub(super) fn build_swarm(
+    keypair: Keypair,
+    config: &NetworkConfig,
+    registry: &mut Registry,
+) -> Result<Swarm<MarketBehaviour>, NetworkError> {
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| NetworkError::Build(format!("tcp transport: {e}")))?
+        .with_bandwidth_metrics(registry.sub_registry_with_prefix("libp2p"))
+        .with_behaviour(|key| MarketBehaviour::new(key, config).map_err(Box::from))
+        .map_err(|e| NetworkError::Build(e.to_string()))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(config.idle_timeout))
+        .build();
+    Ok(swarm)
+}

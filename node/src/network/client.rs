@@ -1,0 +1,213 @@
+//! The cloneable handle through which the rest of the node uses the network.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::time::Duration;
+
+use libp2p::request_response::ResponseChannel;
+use libp2p::{Multiaddr, PeerId};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+use super::command::Command;
+use super::error::NetworkError;
+use super::protocol::{FetchRequest, FetchResponse, SearchRequest, SearchResponse};
+
+/// A snapshot of the swarm.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NetworkStatus {
+    pub peer_id: String,
+    pub listen_addrs: Vec<String>,
+    pub connected_peers: usize,
+    pub connections: usize,
+    pub routing_table_size: usize,
+    pub gossip_mesh_peers: usize,
+}
+
+/// A finished Kademlia bootstrap.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BootstrapOutcome {
+    pub duration_s: f64,
+    pub routing_table_size: usize,
+}
+
+/// A record found in the DHT, with the number of Kademlia requests the query made.
+#[derive(Debug, Clone)]
+pub struct RecordLookup {
+    pub value: Vec<u8>,
+    pub kad_requests: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    sender: mpsc::Sender<Command>,
+}
+
+impl Client {
+    pub(super) fn new(sender: mpsc::Sender<Command>) -> Self {
+        Self { sender }
+    }
+
+    pub async fn status(&self) -> Result<NetworkStatus, NetworkError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Status { reply }).await?;
+        rx.await.map_err(|_| NetworkError::EventLoopGone)
+    }
+
+    pub async fn connected_peers(&self) -> Result<Vec<PeerId>, NetworkError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::ConnectedPeers { reply }).await?;
+        rx.await.map_err(|_| NetworkError::EventLoopGone)
+    }
+
+    /// Adds the given peers (addresses ending in `/p2p/<peer id>`) and runs a Kademlia
+    /// bootstrap; returns when it has finished.
+    pub async fn bootstrap(
+        &self,
+        peers: Vec<Multiaddr>,
+        timeout: Duration,
+    ) -> Result<BootstrapOutcome, NetworkError> {
+        self.ask("bootstrap", timeout, |reply| Command::Bootstrap {
+            peers,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn put_record(
+        &self,
+        key: Vec<u8>,
+        value: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<(), NetworkError> {
+        self.ask("put record", timeout, |reply| Command::PutRecord {
+            key,
+            value,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn get_record(
+        &self,
+        key: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<RecordLookup, NetworkError> {
+        self.ask("get record", timeout, |reply| Command::GetRecord {
+            key,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn start_providing(
+        &self,
+        key: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<(), NetworkError> {
+        self.ask("start providing", timeout, |reply| {
+            Command::StartProviding { key, reply }
+        })
+        .await
+    }
+
+    pub async fn get_providers(
+        &self,
+        key: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<HashSet<PeerId>, NetworkError> {
+        self.ask("get providers", timeout, |reply| Command::GetProviders {
+            key,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn gossip(&self, data: Vec<u8>, timeout: Duration) -> Result<(), NetworkError> {
+        self.ask("gossip publish", timeout, |reply| Command::Gossip {
+            data,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn search(
+        &self,
+        peer: PeerId,
+        request: SearchRequest,
+        timeout: Duration,
+    ) -> Result<SearchResponse, NetworkError> {
+        self.ask("search request", timeout, |reply| Command::Search {
+            peer,
+            request,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn fetch(
+        &self,
+        peer: PeerId,
+        request: FetchRequest,
+        timeout: Duration,
+    ) -> Result<FetchResponse, NetworkError> {
+        self.ask("fetch request", timeout, |reply| Command::Fetch {
+            peer,
+            request,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn respond_search(
+        &self,
+        channel: ResponseChannel<SearchResponse>,
+        response: SearchResponse,
+    ) -> Result<(), NetworkError> {
+        self.send(Command::RespondSearch { channel, response })
+            .await
+    }
+
+    pub async fn respond_fetch(
+        &self,
+        channel: ResponseChannel<FetchResponse>,
+        response: FetchResponse,
+    ) -> Result<(), NetworkError> {
+        self.send(Command::RespondFetch { channel, response }).await
+    }
+
+    async fn send(&self, command: Command) -> Result<(), NetworkError> {
+        self.sender
+            .send(command)
+            .await
+            .map_err(|_| NetworkError::EventLoopGone)
+    }
+
+    /// Sends a command and waits for its reply, at most `timeout` in all.
+    async fn ask<T>(
+        &self,
+        op: &'static str,
+        timeout: Duration,
+        command: impl FnOnce(oneshot::Sender<Result<T, NetworkError>>) -> Command,
+    ) -> Result<T, NetworkError> {
+        let (reply, rx) = oneshot::channel();
+        let exchange = async {
+            self.send(command(reply)).await?;
+            rx.await.map_err(|_| NetworkError::EventLoopGone)?
+        };
+        with_timeout(op, timeout, exchange).await
+    }
+}
+
+async fn with_timeout<T>(
+    op: &'static str,
+    timeout: Duration,
+    fut: impl Future<Output = Result<T, NetworkError>>,
+) -> Result<T, NetworkError> {
+    tokio::time::timeout(timeout, fut)
+        .await
+        .unwrap_or(Err(NetworkError::Timeout {
+            op,
+            after_ms: timeout.as_millis(),
+        }))
+}

@@ -1,0 +1,65 @@
+use std::collections::HashSet;
+
+use libp2p::request_response::ResponseChannel;
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::oneshot;
+
+use super::client::{BootstrapOutcome, NetworkStatus, RecordLookup};
+use super::error::NetworkError;
+use super::protocol::{FetchRequest, FetchResponse, SearchRequest, SearchResponse};
+
+pub(super) type Reply<T> = oneshot::Sender<Result<T, NetworkError>>;
+
+/// What a [`Client`](super::Client) asks of the event loop.
+#[derive(Debug)]
+pub(super) enum Command {
+    Status {
+        reply: oneshot::Sender<NetworkStatus>,
+    },
+    ConnectedPeers {
+        reply: oneshot::Sender<Vec<PeerId>>,
+    },
+    Bootstrap {
+        peers: Vec<Multiaddr>,
+        reply: Reply<BootstrapOutcome>,
+    },
+    PutRecord {
+        key: Vec<u8>,
+        value: Vec<u8>,
+        reply: Reply<()>,
+    },
+    GetRecord {
+        key: Vec<u8>,
+        reply: Reply<RecordLookup>,
+    },
+    StartProviding {
+        key: Vec<u8>,
+        reply: Reply<()>,
+    },
+    GetProviders {
+        key: Vec<u8>,
+        reply: Reply<HashSet<PeerId>>,
+    },
+    Gossip {
+        data: Vec<u8>,
+        reply: Reply<()>,
+    },
+    Search {
+        peer: PeerId,
+        request: SearchRequest,
+        reply: Reply<SearchResponse>,
+    },
+    Fetch {
+        peer: PeerId,
+        request: FetchRequest,
+        reply: Reply<FetchResponse>,
+    },
+    RespondSearch {
+        channel: ResponseChannel<SearchResponse>,
+        response: SearchResponse,
+    },
+    RespondFetch {
+        channel: ResponseChannel<FetchResponse>,
+        response: FetchResponse,
+    },
+}

@@ -1,0 +1,482 @@
+//! The only owner of the `Swarm`: turns commands into swarm calls and swarm events into
+//! replies and inbound [`Event`]s.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Instant, SystemTime};
+
+use futures::StreamExt;
+use libp2p::kad::{self, GetProvidersOk, GetRecordOk, QueryId, QueryResult, Quorum, RecordKey};
+use libp2p::metrics::Recorder;
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{gossipsub, identify, Multiaddr, PeerId, Swarm};
+use tokio::sync::mpsc;
+
+use super::behaviour::{MarketBehaviour, MarketBehaviourEvent};
+use super::client::{BootstrapOutcome, NetworkStatus, RecordLookup};
+use super::command::{Command, Reply};
+use super::error::NetworkError;
+use super::event::Event;
+use super::protocol::{FetchResponse, SearchResponse, ANNOUNCE_TOPIC};
+use crate::metrics::Metrics;
+
+/// A DHT lookup in flight. A record this node holds itself is kept aside: the lookup waits
+/// for a copy from the network, so that its latency measures the network, and falls back to
+/// the local copy only when no peer has one.
+struct PendingLookup {
+    reply: Reply<RecordLookup>,
+    local: Option<Vec<u8>>,
+}
+
+pub struct EventLoop {
+    swarm: Swarm<MarketBehaviour>,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<Event>,
+    metrics: Metrics,
+    libp2p_metrics: libp2p::metrics::Metrics,
+    topic: gossipsub::IdentTopic,
+    pending_bootstrap: HashMap<QueryId, (Instant, Reply<BootstrapOutcome>)>,
+    pending_put_record: HashMap<QueryId, Reply<()>>,
+    pending_get_record: HashMap<QueryId, PendingLookup>,
+    pending_start_providing: HashMap<QueryId, Reply<()>>,
+    pending_get_providers: HashMap<QueryId, Reply<HashSet<PeerId>>>,
+    pending_search: HashMap<OutboundRequestId, Reply<SearchResponse>>,
+    pending_fetch: HashMap<OutboundRequestId, Reply<FetchResponse>>,
+}
+
+impl EventLoop {
+    pub(super) fn new(
+        swarm: Swarm<MarketBehaviour>,
+        commands: mpsc::Receiver<Command>,
+        events: mpsc::Sender<Event>,
+        metrics: Metrics,
+        libp2p_metrics: libp2p::metrics::Metrics,
+    ) -> Self {
+        Self {
+            swarm,
+            commands,
+            events,
+            metrics,
+            libp2p_metrics,
+            topic: gossipsub::IdentTopic::new(ANNOUNCE_TOPIC),
+            pending_bootstrap: HashMap::new(),
+            pending_put_record: HashMap::new(),
+            pending_get_record: HashMap::new(),
+            pending_start_providing: HashMap::new(),
+            pending_get_providers: HashMap::new(),
+            pending_search: HashMap::new(),
+            pending_fetch: HashMap::new(),
+        }
+    }
+
+    /// Runs until every [`Client`](super::Client) has been dropped.
+    pub async fn run(mut self) {
+        loop {
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                command = self.commands.recv() => match command {
+                    Some(command) => self.on_command(command),
+                    None => break,
+                },
+            }
+        }
+        tracing::debug!("network event loop stopped");
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<MarketBehaviourEvent>) {
+        self.libp2p_metrics.record(&event);
+        match event {
+            SwarmEvent::Behaviour(MarketBehaviourEvent::Kad(e)) => {
+                self.libp2p_metrics.record(&e);
+                self.on_kad(e);
+            }
+            SwarmEvent::Behaviour(MarketBehaviourEvent::Gossipsub(e)) => {
+                self.libp2p_metrics.record(&e);
+                self.on_gossipsub(e);
+            }
+            SwarmEvent::Behaviour(MarketBehaviourEvent::Identify(e)) => {
+                self.libp2p_metrics.record(&e);
+                self.on_identify(e);
+            }
+            SwarmEvent::Behaviour(MarketBehaviourEvent::Ping(e)) => self.libp2p_metrics.record(&e),
+            SwarmEvent::Behaviour(MarketBehaviourEvent::Search(e)) => {
+                on_request_response(
+                    e,
+                    &mut self.pending_search,
+                    &self.events,
+                    |peer, request, channel| Event::InboundSearch {
+                        peer,
+                        request,
+                        channel,
+                    },
+                );
+            }
+            SwarmEvent::Behaviour(MarketBehaviourEvent::Fetch(e)) => {
+                on_request_response(
+                    e,
+                    &mut self.pending_fetch,
+                    &self.events,
+                    |peer, request, channel| Event::InboundFetch {
+                        peer,
+                        request,
+                        channel,
+                    },
+                );
+            }
+            SwarmEvent::Behaviour(MarketBehaviourEvent::Limits(never)) => match never {},
+            SwarmEvent::ConnectionEstablished { .. } | SwarmEvent::ConnectionClosed { .. } => {
+                let peers = self.swarm.network_info().num_peers();
+                self.metrics.connected_peers.set(peers as i64);
+            }
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!(%address, "listening");
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                tracing::debug!(?peer_id, %error, "dial failed");
+            }
+            _ => {}
+        }
+    }
+
+    fn on_kad(&mut self, event: kad::Event) {
+        match event {
+            kad::Event::OutboundQueryProgressed {
+                id,
+                result,
+                stats,
+                step,
+            } => self.on_query_progress(id, result, &stats, step.last),
+            kad::Event::RoutingUpdated { .. } => {
+                let size = self.routing_table_size();
+                self.metrics.routing_table_peers.set(size as i64);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_query_progress(
+        &mut self,
+        id: QueryId,
+        result: QueryResult,
+        stats: &kad::QueryStats,
+        last: bool,
+    ) {
+        let kad_err = |op: &'static str, e: &dyn std::fmt::Display| NetworkError::Kademlia {
+            op,
+            detail: e.to_string(),
+        };
+        match result {
+            QueryResult::Bootstrap(result) => {
+                if !(last || result.is_err()) {
+                    return;
+                }
+                if let Some((started, reply)) = self.pending_bootstrap.remove(&id) {
+                    let outcome = result
+                        .map(|_| {
+                            let elapsed = started.elapsed();
+                            self.metrics.bootstrap.observe(elapsed.as_secs_f64());
+                            BootstrapOutcome {
+                                duration_s: elapsed.as_secs_f64(),
+                                routing_table_size: self.routing_table_size(),
+                            }
+                        })
+                        .map_err(|e| kad_err("bootstrap", &e));
+                    let _ = reply.send(outcome);
+                }
+            }
+            QueryResult::GetRecord(Ok(GetRecordOk::FoundRecord(found))) => {
+                let Some(pending) = self.pending_get_record.get_mut(&id) else {
+                    return;
+                };
+                if found.peer.is_none() {
+                    pending.local = Some(found.record.value);
+                    return;
+                }
+                if let Some(pending) = self.pending_get_record.remove(&id) {
+                    let _ = pending.reply.send(Ok(RecordLookup {
+                        value: found.record.value,
+                        kad_requests: stats.num_requests(),
+                    }));
+                }
+                if let Some(mut query) = self.swarm.behaviour_mut().kad.query_mut(&id) {
+                    query.finish();
+                }
+            }
+            QueryResult::GetRecord(other) => {
+                let finished = last || other.is_err();
+                if !finished {
+                    return;
+                }
+                if let Some(pending) = self.pending_get_record.remove(&id) {
+                    let answer = match (pending.local, other) {
+                        (Some(value), _) => Ok(RecordLookup {
+                            value,
+                            kad_requests: stats.num_requests(),
+                        }),
+                        (None, Ok(_)) | (None, Err(kad::GetRecordError::NotFound { .. })) => {
+                            Err(NetworkError::RecordNotFound)
+                        }
+                        (None, Err(e)) => Err(kad_err("get record", &e)),
+                    };
+                    let _ = pending.reply.send(answer);
+                }
+            }
+            QueryResult::PutRecord(result) => {
+                if let Some(reply) = self.pending_put_record.remove(&id) {
+                    let _ = reply.send(result.map(|_| ()).map_err(|e| kad_err("put record", &e)));
+                }
+            }
+            QueryResult::StartProviding(result) => {
+                if let Some(reply) = self.pending_start_providing.remove(&id) {
+                    let _ = reply.send(
+                        result
+                            .map(|_| ())
+                            .map_err(|e| kad_err("start providing", &e)),
+                    );
+                }
+            }
+            QueryResult::GetProviders(result) => {
+                let answer = match result {
+                    Ok(GetProvidersOk::FoundProviders { providers, .. }) => {
+                        let local_peer = *self.swarm.local_peer_id();
+                        let remote: HashSet<PeerId> =
+                            providers.into_iter().filter(|p| *p != local_peer).collect();
+                        if remote.is_empty() && !last {
+                            return;
+                        }
+                        if let Some(mut query) = self.swarm.behaviour_mut().kad.query_mut(&id) {
+                            query.finish();
+                        }
+                        Ok(remote)
+                    }
+                    Ok(GetProvidersOk::FinishedWithNoAdditionalRecord { .. }) => Ok(HashSet::new()),
+                    Err(e) => Err(kad_err("get providers", &e)),
+                };
+                if let Some(reply) = self.pending_get_providers.remove(&id) {
+                    let _ = reply.send(answer);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_gossipsub(&mut self, event: gossipsub::Event) {
+        if let gossipsub::Event::Message { message, .. } = event {
+            let event = Event::Gossip {
+                source: message.source,
+                data: message.data,
+                received_at: SystemTime::now(),
+            };
+            forward(&self.events, event);
+        }
+    }
+
+    fn on_identify(&mut self, event: identify::Event) {
+        let identify::Event::Received { peer_id, info, .. } = event else {
+            return;
+        };
+        // Loopback addresses are only reachable when this node itself talks over loopback
+        // (the local runtime); in a container they would point back at ourselves.
+        let on_loopback = is_loopback(&info.observed_addr);
+        let kad = &mut self.swarm.behaviour_mut().kad;
+        for addr in info.listen_addrs {
+            if on_loopback || !is_loopback(&addr) {
+                kad.add_address(&peer_id, addr);
+            }
+        }
+    }
+
+    fn on_command(&mut self, command: Command) {
+        let behaviour = self.swarm.behaviour_mut();
+        match command {
+            Command::Status { reply } => {
+                let _ = reply.send(self.status());
+            }
+            Command::ConnectedPeers { reply } => {
+                let _ = reply.send(self.swarm.connected_peers().copied().collect());
+            }
+            Command::Bootstrap { peers, reply } => {
+                let local_peer = *self.swarm.local_peer_id();
+                for addr in peers {
+                    let Some(peer) = peer_of(&addr) else {
+                        let _ = reply.send(Err(NetworkError::AddressWithoutPeer(addr)));
+                        return;
+                    };
+                    if peer != local_peer {
+                        self.swarm.behaviour_mut().kad.add_address(&peer, addr);
+                    }
+                }
+                match self.swarm.behaviour_mut().kad.bootstrap() {
+                    Ok(id) => {
+                        self.pending_bootstrap.insert(id, (Instant::now(), reply));
+                    }
+                    Err(_) => {
+                        let _ = reply.send(Err(NetworkError::NoKnownPeers));
+                    }
+                }
+            }
+            Command::PutRecord { key, value, reply } => {
+                let record = kad::Record::new(RecordKey::new(&key), value);
+                match behaviour.kad.put_record(record, Quorum::One) {
+                    Ok(id) => {
+                        self.pending_put_record.insert(id, reply);
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(NetworkError::Kademlia {
+                            op: "put record",
+                            detail: e.to_string(),
+                        }));
+                    }
+                }
+            }
+            Command::GetRecord { key, reply } => {
+                let id = behaviour.kad.get_record(RecordKey::new(&key));
+                self.pending_get_record
+                    .insert(id, PendingLookup { reply, local: None });
+            }
+            Command::StartProviding { key, reply } => {
+                match behaviour.kad.start_providing(RecordKey::new(&key)) {
+                    Ok(id) => {
+                        self.pending_start_providing.insert(id, reply);
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(NetworkError::Kademlia {
+                            op: "start providing",
+                            detail: e.to_string(),
+                        }));
+                    }
+                }
+            }
+            Command::GetProviders { key, reply } => {
+                let id = behaviour.kad.get_providers(RecordKey::new(&key));
+                self.pending_get_providers.insert(id, reply);
+            }
+            Command::Gossip { data, reply } => {
+                let result = behaviour
+                    .gossipsub
+                    .publish(self.topic.clone(), data)
+                    .map(|_| ())
+                    .map_err(|e| NetworkError::Publish(e.to_string()));
+                let _ = reply.send(result);
+            }
+            Command::Search {
+                peer,
+                request,
+                reply,
+            } => {
+                let id = behaviour.search.send_request(&peer, request);
+                self.pending_search.insert(id, reply);
+            }
+            Command::Fetch {
+                peer,
+                request,
+                reply,
+            } => {
+                let id = behaviour.fetch.send_request(&peer, request);
+                self.pending_fetch.insert(id, reply);
+            }
+            Command::RespondSearch { channel, response } => {
+                if behaviour.search.send_response(channel, response).is_err() {
+                    tracing::debug!("search requester went away before the response");
+                }
+            }
+            Command::RespondFetch { channel, response } => {
+                if behaviour.fetch.send_response(channel, response).is_err() {
+                    tracing::debug!("fetch requester went away before the response");
+                }
+            }
+        }
+    }
+
+    fn status(&mut self) -> NetworkStatus {
+        let info = self.swarm.network_info();
+        let mesh = self
+            .swarm
+            .behaviour()
+            .gossipsub
+            .mesh_peers(&self.topic.hash())
+            .count();
+        NetworkStatus {
+            peer_id: self.swarm.local_peer_id().to_base58(),
+            listen_addrs: self.swarm.listeners().map(|a| a.to_string()).collect(),
+            connected_peers: info.num_peers(),
+            connections: info.connection_counters().num_established() as usize,
+            routing_table_size: self.routing_table_size(),
+            gossip_mesh_peers: mesh,
+        }
+    }
+
+    fn routing_table_size(&mut self) -> usize {
+        self.swarm
+            .behaviour_mut()
+            .kad
+            .kbuckets()
+            .map(|bucket| bucket.num_entries())
+            .sum()
+    }
+}
+
+/// Inbound requests go to the marketplace; responses and failures answer pending requests.
+fn on_request_response<Req, Resp>(
+    event: request_response::Event<Req, Resp>,
+    pending: &mut HashMap<OutboundRequestId, Reply<Resp>>,
+    events: &mpsc::Sender<Event>,
+    inbound: impl FnOnce(PeerId, Req, ResponseChannel<Resp>) -> Event,
+) {
+    match event {
+        request_response::Event::Message { peer, message, .. } => match message {
+            request_response::Message::Request {
+                request, channel, ..
+            } => forward(events, inbound(peer, request, channel)),
+            request_response::Message::Response {
+                request_id,
+                response,
+            } => {
+                if let Some(reply) = pending.remove(&request_id) {
+                    let _ = reply.send(Ok(response));
+                }
+            }
+        },
+        request_response::Event::OutboundFailure {
+            peer,
+            request_id,
+            error,
+            ..
+        } => {
+            if let Some(reply) = pending.remove(&request_id) {
+                let _ = reply.send(Err(NetworkError::Request {
+                    peer,
+                    detail: error.to_string(),
+                }));
+            }
+        }
+        request_response::Event::InboundFailure { peer, error, .. } => {
+            tracing::debug!(%peer, %error, "inbound request failed");
+        }
+        request_response::Event::ResponseSent { .. } => {}
+    }
+}
+
+/// Hands an event to the marketplace without ever blocking the swarm: when the marketplace
+/// is that far behind, the event is dropped (the remote request then times out).
+fn forward(events: &mpsc::Sender<Event>, event: Event) {
+    if let Err(e) = events.try_send(event) {
+        tracing::warn!(error = %e, "marketplace is not keeping up: inbound event dropped");
+    }
+}
+
+fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
+    match addr.iter().last()? {
+        Protocol::P2p(peer) => Some(peer),
+        _ => None,
+    }
+}
+
+fn is_loopback(addr: &Multiaddr) -> bool {
+    addr.iter().any(|p| match p {
+        Protocol::Ip4(ip) => ip.is_loopback(),
+        Protocol::Ip6(ip) => ip.is_loopback(),
+        _ => false,
+    })
+}

@@ -1,0 +1,323 @@
+//! The local search index: an inverted index over name, name parts, tags and description
+//! tokens, with prefix matching and a ranking that prefers more matched query words, then
+//! matches in the name over tags over the description.
+//!
+//! It holds the packages this node stores (`local`) and those it heard announced on gossip
+//! or saw in network search results, so a search answers without the network.
+
+use std::collections::{BTreeMap, HashMap};
+
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+use super::manifest::SignedManifest;
+
+const WEIGHT_NAME: u16 = 8;
+const WEIGHT_NAME_PART: u16 = 4;
+const WEIGHT_TAG: u16 = 3;
+const WEIGHT_DESCRIPTION: u16 = 1;
+/// Bonus when the whole query equals the package name.
+const EXACT_NAME_BONUS: f32 = 100.0;
+/// A short prefix can match many terms; expanding more than this many adds little.
+const MAX_PREFIX_TERMS: usize = 64;
+const MIN_PREFIX_CHARS: usize = 2;
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    #[serde(flatten)]
+    pub package: SignedManifest,
+    /// Whether the answering node stores the content.
+    pub local: bool,
+    pub score: f32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Posting {
+    doc: u32,
+    weight: u16,
+}
+
+#[derive(Debug)]
+struct Doc {
+    package: SignedManifest,
+    local: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct SearchIndex {
+    docs: Vec<Doc>,
+    by_key: HashMap<(String, Version), u32>,
+    terms: BTreeMap<String, Vec<Posting>>,
+}
+
+impl SearchIndex {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of distinct (name, version) pairs known.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    /// Number of packages whose content this node stores.
+    pub fn local_count(&self) -> usize {
+        self.docs.iter().filter(|d| d.local).count()
+    }
+
+    /// Every package whose content is stored locally.
+    pub fn local_packages(&self) -> Vec<SignedManifest> {
+        self.docs
+            .iter()
+            .filter(|d| d.local)
+            .map(|d| d.package.clone())
+            .collect()
+    }
+
+    /// Adds a verified manifest. Returns true when the index changed (a new package, or a
+    /// known one that is now stored locally).
+    pub fn insert(&mut self, package: SignedManifest, local: bool) -> bool {
+        let key = (
+            package.manifest.name.clone(),
+            package.manifest.version.clone(),
+        );
+        if let Some(&doc) = self.by_key.get(&key) {
+            let entry = &mut self.docs[doc as usize];
+            if local && !entry.local {
+                entry.local = true;
+                return true;
+            }
+            return false;
+        }
+        let doc = u32::try_from(self.docs.len()).expect("fewer than 2^32 packages");
+        let mut weights: HashMap<String, u16> = HashMap::new();
+        let mut add = |term: &str, weight: u16| {
+            let w = weights.entry(term.to_owned()).or_default();
+            *w = (*w).max(weight);
+        };
+        let m = &package.manifest;
+        add(&m.name, WEIGHT_NAME);
+        for part in m.name.split(['-', '_']).filter(|p| !p.is_empty()) {
+            add(part, WEIGHT_NAME_PART);
+        }
+        for tag in &m.tags {
+            add(tag, WEIGHT_TAG);
+        }
+        for token in tokenize(&m.description) {
+            add(&token, WEIGHT_DESCRIPTION);
+        }
+        for (term, weight) in weights {
+            self.terms
+                .entry(term)
+                .or_default()
+                .push(Posting { doc, weight });
+        }
+        self.by_key.insert(key, doc);
+        self.docs.push(Doc { package, local });
+        true
+    }
+
+    /// The package `name` at `version`, or its highest known version.
+    pub fn get(&self, name: &str, version: Option<&Version>) -> Option<SearchHit> {
+        let doc = match version {
+            Some(v) => self.by_key.get(&(name.to_owned(), v.clone())).copied(),
+            None => self
+                .terms
+                .get(name)?
+                .iter()
+                .filter(|p| self.docs[p.doc as usize].package.manifest.name == name)
+                .max_by(|a, b| {
+                    let version = |p: &Posting| &self.docs[p.doc as usize].package.manifest.version;
+                    version(a).cmp(version(b))
+                })
+                .map(|p| p.doc),
+        }?;
+        let d = &self.docs[doc as usize];
+        Some(SearchHit {
+            package: d.package.clone(),
+            local: d.local,
+            score: 0.0,
+        })
+    }
+
+    /// Ranked matches of `query`, best first, at most `limit`.
+    pub fn search(&self, query: &str, limit: usize) -> Vec<SearchHit> {
+        let tokens = tokenize(query);
+        if tokens.is_empty() || limit == 0 {
+            return Vec::new();
+        }
+        // doc -> (matched query tokens, score)
+        let mut scores: HashMap<u32, (u16, f32)> = HashMap::new();
+        for token in &tokens {
+            let mut best: HashMap<u32, f32> = HashMap::new();
+            if let Some(postings) = self.terms.get(token) {
+                for p in postings {
+                    let s = best.entry(p.doc).or_default();
+                    *s = s.max(2.0 * f32::from(p.weight));
+                }
+            }
+            if token.chars().count() >= MIN_PREFIX_CHARS {
+                let prefix_terms = self
+                    .terms
+                    .range::<str, _>((
+                        std::ops::Bound::Excluded(token.as_str()),
+                        std::ops::Bound::Unbounded,
+                    ))
+                    .take_while(|(term, _)| term.starts_with(token.as_str()))
+                    .take(MAX_PREFIX_TERMS);
+                for (_, postings) in prefix_terms {
+                    for p in postings {
+                        let s = best.entry(p.doc).or_default();
+                        *s = s.max(f32::from(p.weight));
+                    }
+                }
+            }
+            for (doc, s) in best {
+                let entry = scores.entry(doc).or_default();
+                entry.0 += 1;
+                entry.1 += s;
+            }
+        }
+        let whole = query.trim().to_lowercase();
+        let mut ranked: Vec<(u32, u16, f32)> = scores
+            .into_iter()
+            .map(|(doc, (matched, mut score))| {
+                if self.docs[doc as usize].package.manifest.name == whole {
+                    score += EXACT_NAME_BONUS;
+                }
+                (doc, matched, score)
+            })
+            .collect();
+        let rank = |a: &(u32, u16, f32), b: &(u32, u16, f32)| {
+            let (ma, mb) = (
+                &self.docs[a.0 as usize].package.manifest,
+                &self.docs[b.0 as usize].package.manifest,
+            );
+            b.1.cmp(&a.1)
+                .then(b.2.total_cmp(&a.2))
+                .then_with(|| ma.name.cmp(&mb.name))
+                .then_with(|| mb.version.cmp(&ma.version))
+        };
+        if ranked.len() > limit {
+            ranked.select_nth_unstable_by(limit - 1, rank);
+            ranked.truncate(limit);
+        }
+        ranked.sort_unstable_by(rank);
+        ranked
+            .into_iter()
+            .map(|(doc, _, score)| {
+                let d = &self.docs[doc as usize];
+                SearchHit {
+                    package: d.package.clone(),
+                    local: d.local,
+                    score,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Lowercase words of letters and digits (and `-`/`_` inside words split into parts).
+fn tokenize(text: &str) -> Vec<String> {
+    let mut tokens: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    tokens.sort_unstable();
+    tokens.dedup();
+    tokens
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::package::PackageSpec;
+    use libp2p::identity::Keypair;
+
+    fn pkg(name: &str, version: &str, description: &str, tags: &[&str]) -> SignedManifest {
+        let tags: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
+        PackageSpec::new(name, version, description, &tags)
+            .unwrap()
+            .sign(name.as_bytes(), &Keypair::generate_ed25519(), 0)
+            .unwrap()
+    }
+
+    fn names(hits: &[SearchHit]) -> Vec<&str> {
+        hits.iter()
+            .map(|h| h.package.manifest.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn ranks_name_over_tag_over_description() {
+        let mut index = SearchIndex::new();
+        index.insert(
+            pkg("json-parser", "1.0.0", "fast parsing", &["serde"]),
+            true,
+        );
+        index.insert(pkg("yaml", "1.0.0", "reads json too", &[]), false);
+        index.insert(pkg("toml", "1.0.0", "config", &["json"]), false);
+        index.insert(pkg("json", "0.1.0", "the json crate", &[]), false);
+        let hits = index.search("json", 10);
+        assert_eq!(names(&hits), ["json", "json-parser", "toml", "yaml"]);
+        assert!(hits[1].local && !hits[0].local);
+    }
+
+    #[test]
+    fn more_matched_words_rank_first_and_prefixes_match() {
+        let mut index = SearchIndex::new();
+        index.insert(pkg("http-client", "1.0.0", "async networking", &[]), false);
+        index.insert(pkg("http-server", "1.0.0", "serves files", &[]), false);
+        let hits = index.search("http async", 10);
+        assert_eq!(names(&hits), ["http-client", "http-server"]);
+        assert_eq!(names(&index.search("netw", 10)), ["http-client"]);
+        assert!(index.search("zzz", 10).is_empty());
+        assert!(index.search("  ", 10).is_empty());
+    }
+
+    #[test]
+    fn limit_keeps_the_best() {
+        let mut index = SearchIndex::new();
+        for i in 0..50 {
+            index.insert(pkg(&format!("lib{i}"), "1.0.0", "common words", &[]), false);
+        }
+        index.insert(pkg("common", "1.0.0", "x", &[]), false);
+        let hits = index.search("common", 5);
+        assert_eq!(hits.len(), 5);
+        assert_eq!(hits[0].package.manifest.name, "common");
+    }
+
+    #[test]
+    fn reinserting_only_upgrades_to_local() {
+        let mut index = SearchIndex::new();
+        let p = pkg("a", "1.0.0", "", &[]);
+        assert!(index.insert(p.clone(), false));
+        assert!(!index.insert(p.clone(), false));
+        assert_eq!(index.local_count(), 0);
+        assert!(index.insert(p.clone(), true));
+        assert!(!index.insert(p, false));
+        assert_eq!((index.len(), index.local_count()), (1, 1));
+    }
+
+    #[test]
+    fn get_picks_the_highest_version() {
+        let mut index = SearchIndex::new();
+        index.insert(pkg("a", "1.2.0", "", &[]), false);
+        index.insert(pkg("a", "1.10.0", "", &[]), false);
+        index.insert(pkg("a-b", "9.0.0", "", &[]), false);
+        let hit = index.get("a", None).unwrap();
+        assert_eq!(hit.package.manifest.version, Version::new(1, 10, 0));
+        let v = Version::new(1, 2, 0);
+        assert_eq!(
+            index.get("a", Some(&v)).unwrap().package.manifest.version,
+            v
+        );
+        assert!(index.get("b", None).is_none());
+    }
+}
