@@ -70,6 +70,7 @@ pub struct RunningNode {
     market: Arc<Marketplace>,
     api_addr: SocketAddr,
     listen_addrs: Vec<Multiaddr>,
+    state: AppState,
     stop: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     inbound: JoinHandle<()>,
@@ -103,7 +104,8 @@ impl RunningNode {
             &mut registry,
             metrics.clone(),
         )?;
-        let event_loop = tokio::spawn(event_loop.run());
+        let (stop, stopped) = watch::channel(false);
+        let event_loop = tokio::spawn(event_loop.run(stopped.clone()));
 
         let market = Marketplace::new(keypair, client, store, stored, metrics, config.deadlines);
         let inbound = {
@@ -132,9 +134,10 @@ impl RunningNode {
             registry: MetricsRegistry::new(registry),
             token: config.api_token.map(Arc::from),
         };
-        let (stop, mut stopped) = watch::channel(false);
+        let mut stopped = stopped;
+        let router = api::router(state.clone());
         let server = tokio::spawn(async move {
-            axum::serve(listener, api::router(state))
+            axum::serve(listener, router)
                 .with_graceful_shutdown(async move {
                     let _ = stopped.wait_for(|s| *s).await;
                 })
@@ -153,6 +156,7 @@ impl RunningNode {
             market,
             api_addr,
             listen_addrs,
+            state,
             stop,
             server,
             inbound,
@@ -172,6 +176,11 @@ impl RunningNode {
         format!("http://{}", self.api_addr)
     }
 
+    /// The API as a `Router`, to call without a socket (`tower::ServiceExt::oneshot`).
+    pub fn api_router(&self) -> axum::Router {
+        api::router(self.state.clone())
+    }
+
     /// Listen addresses with the `/p2p/<peer id>` suffix, ready to give to other peers.
     pub fn listen_addrs(&self) -> &[Multiaddr] {
         &self.listen_addrs
@@ -187,7 +196,7 @@ impl RunningNode {
         outcome
     }
 
-    /// Stops the API (letting in-flight requests finish), then the network.
+    /// Stops the API (letting in-flight requests finish for up to 5 s), then the network.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         if tokio::time::timeout(SHUTDOWN_DEADLINE, self.server)
@@ -199,6 +208,7 @@ impl RunningNode {
         self.inbound.abort();
         let _ = self.inbound.await;
         // The event loop ends once every network client is gone; the marketplace holds one.
+        drop(self.state);
         drop(self.market);
         let abort = self.event_loop.abort_handle();
         if tokio::time::timeout(SHUTDOWN_DEADLINE, self.event_loop)

@@ -43,7 +43,8 @@ pub struct RunArgs {
     /// Where packages and the node identity are kept.
     #[arg(long, env = "P2P_NODE_DATA_DIR", default_value = "p2p-data")]
     pub data_dir: PathBuf,
-    /// libp2p listen address (repeatable).
+    /// libp2p listen address (repeatable). Nodes sharing a host need distinct ports: libp2p
+    /// dials from its listen port, so equal ports on loopback would connect a node to itself.
     #[arg(
         long,
         env = "P2P_NODE_LISTEN",

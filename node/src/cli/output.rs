@@ -134,7 +134,8 @@ pub(super) async fn status(args: ClientArgs) -> anyhow::Result<()> {
     if args.json {
         return print_json(&status);
     }
-    let mut t = table(&["", ""]);
+    let mut t = Table::new();
+    t.load_preset(UTF8_BORDERS_ONLY);
     let n = &status.network;
     t.add_row(vec!["peer id".to_owned(), n.peer_id.clone()]);
     t.add_row(vec![

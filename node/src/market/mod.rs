@@ -4,7 +4,7 @@
 mod gossip;
 mod inbound;
 mod install;
-pub(crate) mod keys;
+pub mod keys;
 mod phases;
 mod publish;
 mod search;

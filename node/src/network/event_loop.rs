@@ -11,7 +11,7 @@ use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{gossipsub, identify, Multiaddr, PeerId, Swarm};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::behaviour::{MarketBehaviour, MarketBehaviourEvent};
 use super::client::{BootstrapOutcome, NetworkStatus, RecordLookup};
@@ -29,6 +29,16 @@ struct PendingLookup {
     local: Option<Vec<u8>>,
 }
 
+/// A provider lookup in flight: it gathers providers until it has enough to fall back on if
+/// one of them fails, or the query ends.
+struct PendingProviders {
+    reply: Reply<HashSet<PeerId>>,
+    found: HashSet<PeerId>,
+}
+
+/// Providers an install wants before it starts fetching.
+const ENOUGH_PROVIDERS: usize = 3;
+
 pub struct EventLoop {
     swarm: Swarm<MarketBehaviour>,
     commands: mpsc::Receiver<Command>,
@@ -40,7 +50,7 @@ pub struct EventLoop {
     pending_put_record: HashMap<QueryId, Reply<()>>,
     pending_get_record: HashMap<QueryId, PendingLookup>,
     pending_start_providing: HashMap<QueryId, Reply<()>>,
-    pending_get_providers: HashMap<QueryId, Reply<HashSet<PeerId>>>,
+    pending_get_providers: HashMap<QueryId, PendingProviders>,
     pending_search: HashMap<OutboundRequestId, Reply<SearchResponse>>,
     pending_fetch: HashMap<OutboundRequestId, Reply<FetchResponse>>,
 }
@@ -70,10 +80,11 @@ impl EventLoop {
         }
     }
 
-    /// Runs until every [`Client`](super::Client) has been dropped.
-    pub async fn run(mut self) {
+    /// Runs until `stop` turns true or every [`Client`](super::Client) has been dropped.
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
         loop {
             tokio::select! {
+                _ = stop.wait_for(|stopped| *stopped) => break,
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 command = self.commands.recv() => match command {
                     Some(command) => self.on_command(command),
@@ -237,24 +248,34 @@ impl EventLoop {
                 }
             }
             QueryResult::GetProviders(result) => {
-                let answer = match result {
+                let Some(pending) = self.pending_get_providers.get_mut(&id) else {
+                    return;
+                };
+                match result {
                     Ok(GetProvidersOk::FoundProviders { providers, .. }) => {
                         let local_peer = *self.swarm.local_peer_id();
-                        let remote: HashSet<PeerId> =
-                            providers.into_iter().filter(|p| *p != local_peer).collect();
-                        if remote.is_empty() && !last {
+                        pending
+                            .found
+                            .extend(providers.into_iter().filter(|p| *p != local_peer));
+                        if pending.found.len() < ENOUGH_PROVIDERS && !last {
                             return;
                         }
-                        if let Some(mut query) = self.swarm.behaviour_mut().kad.query_mut(&id) {
-                            query.finish();
-                        }
-                        Ok(remote)
                     }
-                    Ok(GetProvidersOk::FinishedWithNoAdditionalRecord { .. }) => Ok(HashSet::new()),
-                    Err(e) => Err(kad_err("get providers", &e)),
-                };
-                if let Some(reply) = self.pending_get_providers.remove(&id) {
-                    let _ = reply.send(answer);
+                    Ok(GetProvidersOk::FinishedWithNoAdditionalRecord { .. }) => {}
+                    Err(e) => {
+                        if pending.found.is_empty() {
+                            if let Some(pending) = self.pending_get_providers.remove(&id) {
+                                let _ = pending.reply.send(Err(kad_err("get providers", &e)));
+                            }
+                            return;
+                        }
+                    }
+                }
+                if let Some(pending) = self.pending_get_providers.remove(&id) {
+                    let _ = pending.reply.send(Ok(pending.found));
+                }
+                if let Some(mut query) = self.swarm.behaviour_mut().kad.query_mut(&id) {
+                    query.finish();
                 }
             }
             _ => {}
@@ -350,7 +371,13 @@ impl EventLoop {
             }
             Command::GetProviders { key, reply } => {
                 let id = behaviour.kad.get_providers(RecordKey::new(&key));
-                self.pending_get_providers.insert(id, reply);
+                self.pending_get_providers.insert(
+                    id,
+                    PendingProviders {
+                        reply,
+                        found: HashSet::new(),
+                    },
+                );
             }
             Command::Gossip { data, reply } => {
                 let result = behaviour

@@ -32,7 +32,7 @@ pub enum StoreError {
         name: String,
         version: Version,
         #[source]
-        source: ManifestError,
+        source: Box<ManifestError>,
     },
 }
 
@@ -71,7 +71,7 @@ impl PackageStore {
         let rejected = |source| StoreError::Rejected {
             name: m.name.clone(),
             version: m.version.clone(),
-            source,
+            source: Box::new(source),
         };
         signed.verify().map_err(rejected)?;
         signed.verify_content(content).map_err(rejected)?;

@@ -1,0 +1,374 @@
+//! The HTTP API without a socket: `router.oneshot(request)` against a real node.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use base64::Engine;
+use http_body_util::BodyExt;
+use p2p_node::api::types::{ErrorBody, Health, PublishOutcome, SearchOutcome};
+use p2p_node::daemon::RunningNode;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+async fn call(router: &Router, request: Request<Body>) -> (StatusCode, Vec<u8>) {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, body)
+}
+
+fn post_json(uri: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body.into())
+        .unwrap()
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::builder().uri(uri).body(Body::empty()).unwrap()
+}
+
+fn publish_body(name: &str, version: &str, content: &[u8]) -> String {
+    json!({
+        "name": name,
+        "version": version,
+        "description": "api test package",
+        "tags": ["api"],
+        "content_base64": base64::engine::general_purpose::STANDARD.encode(content),
+    })
+    .to_string()
+}
+
+/// Asserts a JSON error body with `status` whose message contains `needle`.
+async fn expect_error(router: &Router, request: Request<Body>, status: StatusCode, needle: &str) {
+    let (got, body) = call(router, request).await;
+    let error: ErrorBody = serde_json::from_slice(&body).unwrap_or_else(|e| {
+        panic!(
+            "not a JSON error body ({e}): {}",
+            String::from_utf8_lossy(&body)
+        )
+    });
+    assert_eq!(got, status, "{}", error.error);
+    assert!(
+        error.error.contains(needle),
+        "{:?} lacks {needle:?}",
+        error.error
+    );
+}
+
+async fn assert_healthy(router: &Router) {
+    let (status, body) = call(router, get("/health")).await;
+    assert_eq!(status, StatusCode::OK);
+    let health: Health = serde_json::from_slice(&body).unwrap();
+    assert_eq!(health.status, "ok");
+}
+
+#[tokio::test]
+async fn publish_get_search_and_metrics() {
+    let node = common::start_node().await;
+    let router = node.node.api_router();
+    assert_healthy(&router).await;
+
+    let (status, body) = call(
+        &router,
+        post_json("/packages", publish_body("api-pkg", "1.0.0", b"abc")),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let outcome: PublishOutcome = serde_json::from_slice(&body).unwrap();
+    assert_eq!(outcome.package.manifest.size, 3);
+    assert!(
+        !outcome.dht_record_stored,
+        "a lone node has nobody to store the record"
+    );
+    assert!(!outcome.warnings.is_empty());
+
+    let (status, body) = call(&router, get("/packages/api-pkg")).await;
+    assert_eq!(status, StatusCode::OK);
+    let hit: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(hit["name"], "api-pkg");
+    assert_eq!(hit["local"], true);
+
+    let (status, body) = call(&router, get("/search?q=api&scope=local")).await;
+    assert_eq!(status, StatusCode::OK);
+    let found: SearchOutcome = serde_json::from_slice(&body).unwrap();
+    assert_eq!(found.hits.len(), 1);
+
+    let (status, body) = call(&router, get("/packages")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        serde_json::from_slice::<Vec<Value>>(&body).unwrap().len(),
+        1
+    );
+
+    let (status, body) = call(&router, get("/metrics")).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(body).unwrap();
+    for name in [
+        "p2p_publish_seconds_count 1",
+        "p2p_search_seconds_count{scope=\"local\"} 1",
+        "p2p_packages_stored 1",
+        "process_resident_memory_bytes",
+        "libp2p_",
+    ] {
+        assert!(text.contains(name), "/metrics lacks {name}");
+    }
+    node.node.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_error_and_the_node_stays_healthy() {
+    let node = common::start_node().await;
+    let router = node.node.api_router();
+    let bad = StatusCode::BAD_REQUEST;
+
+    expect_error(
+        &router,
+        post_json("/packages", publish_body("Bad Name", "1.0.0", b"x")),
+        bad,
+        "invalid package name",
+    )
+    .await;
+    expect_error(
+        &router,
+        post_json("/packages", publish_body("-dash", "1.0.0", b"x")),
+        bad,
+        "invalid package name",
+    )
+    .await;
+    expect_error(
+        &router,
+        post_json("/packages", publish_body("ok", "1.0", b"x")),
+        bad,
+        "invalid version",
+    )
+    .await;
+    expect_error(
+        &router,
+        post_json("/packages", publish_body("ok", "latest", b"x")),
+        bad,
+        "invalid version",
+    )
+    .await;
+    expect_error(
+        &router,
+        post_json("/packages", publish_body("ok", "1.0.0", b"")),
+        bad,
+        "content is empty",
+    )
+    .await;
+    expect_error(
+        &router,
+        post_json("/packages", "{not json"),
+        bad,
+        "parse the request body",
+    )
+    .await;
+    expect_error(
+        &router,
+        post_json("/packages", r#"{"name":"ok"}"#),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "missing field",
+    )
+    .await;
+    let not_base64 = json!({"name": "ok", "version": "1.0.0", "content_base64": "%%%"}).to_string();
+    expect_error(
+        &router,
+        post_json("/packages", not_base64),
+        bad,
+        "not valid base64",
+    )
+    .await;
+    let wrong_type = Request::builder()
+        .method(Method::POST)
+        .uri("/packages")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(publish_body("ok", "1.0.0", b"x")))
+        .unwrap();
+    expect_error(
+        &router,
+        wrong_type,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "Content-Type",
+    )
+    .await;
+
+    let oversized = "x".repeat(p2p_node::api::MAX_BODY_BYTES + 1);
+    let body = format!(r#"{{"name":"big","version":"1.0.0","content_base64":"{oversized}"}}"#);
+    expect_error(
+        &router,
+        post_json("/packages", body),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "length limit",
+    )
+    .await;
+
+    expect_error(
+        &router,
+        get("/no/such/route"),
+        StatusCode::NOT_FOUND,
+        "no such route",
+    )
+    .await;
+    let delete_status = Request::builder()
+        .method(Method::DELETE)
+        .uri("/status")
+        .body(Body::empty())
+        .unwrap();
+    expect_error(
+        &router,
+        delete_status,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed",
+    )
+    .await;
+    expect_error(&router, get("/search?q="), bad, "q is empty").await;
+    expect_error(
+        &router,
+        get("/search?q=x&scope=everywhere"),
+        bad,
+        "unknown variant",
+    )
+    .await;
+    expect_error(
+        &router,
+        get("/packages/nothing-here"),
+        StatusCode::NOT_FOUND,
+        "not known",
+    )
+    .await;
+    expect_error(
+        &router,
+        get("/packages/x?version=one"),
+        bad,
+        "invalid version",
+    )
+    .await;
+    expect_error(
+        &router,
+        post_json("/bootstrap", r#"{"peers":["not-a-multiaddr"]}"#),
+        bad,
+        "invalid multiaddr",
+    )
+    .await;
+    expect_error(
+        &router,
+        post_json("/bootstrap", r#"{"peers":["/ip4/127.0.0.1/tcp/1"]}"#),
+        bad,
+        "does not end in /p2p/",
+    )
+    .await;
+    expect_error(
+        &router,
+        post_json("/install", r#"{"name":"BAD"}"#),
+        bad,
+        "invalid package name",
+    )
+    .await;
+    expect_error(
+        &router,
+        post_json("/bench/dht-lookup", r#"{"keys":["a"],"concurrency":0}"#),
+        bad,
+        "concurrency",
+    )
+    .await;
+    expect_error(
+        &router,
+        post_json("/bench/gossip", r#"{"count":1,"payload_bytes":10000000}"#),
+        bad,
+        "payload_bytes",
+    )
+    .await;
+
+    // Publishing other content under a taken name and version is a conflict.
+    let (status, _) = call(
+        &router,
+        post_json("/packages", publish_body("taken", "1.0.0", b"one")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    expect_error(
+        &router,
+        post_json("/packages", publish_body("taken", "1.0.0", b"two")),
+        StatusCode::CONFLICT,
+        "already published",
+    )
+    .await;
+
+    assert_healthy(&router).await;
+    let status = node.node.market().status().await.unwrap();
+    assert_eq!(
+        status.packages_stored, 1,
+        "only the valid package was stored"
+    );
+    node.node.shutdown().await;
+}
+
+#[tokio::test]
+async fn mutating_requests_need_the_token_when_one_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(dir.path());
+    config.api_token = Some("s3cret".to_owned());
+    let node = RunningNode::start(config).await.unwrap();
+    let router = node.api_router();
+    let body = || publish_body("guarded", "1.0.0", b"x");
+
+    expect_error(
+        &router,
+        post_json("/packages", body()),
+        StatusCode::UNAUTHORIZED,
+        "requires an API token",
+    )
+    .await;
+    let mut wrong = post_json("/packages", body());
+    wrong
+        .headers_mut()
+        .insert(header::AUTHORIZATION, "Bearer nope".parse().unwrap());
+    expect_error(
+        &router,
+        wrong,
+        StatusCode::UNAUTHORIZED,
+        "invalid API token",
+    )
+    .await;
+    let clear = Request::builder()
+        .method(Method::DELETE)
+        .uri("/bench/gossip/received")
+        .body(Body::empty())
+        .unwrap();
+    expect_error(
+        &router,
+        clear,
+        StatusCode::UNAUTHORIZED,
+        "requires an API token",
+    )
+    .await;
+
+    let mut right = post_json("/packages", body());
+    right
+        .headers_mut()
+        .insert(header::AUTHORIZATION, "Bearer s3cret".parse().unwrap());
+    let (status, _) = call(&router, right).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // Reads stay open.
+    assert_healthy(&router).await;
+    let (status, _) = call(&router, get("/search?q=guarded")).await;
+    assert_eq!(status, StatusCode::OK);
+    node.shutdown().await;
+}

@@ -1,0 +1,197 @@
+//! An in-process network of real libp2p nodes on loopback: publish on one node, find and
+//! install it from the others, gossip reaches everyone, the store survives a restart.
+
+mod common;
+
+use common::{eventually, shutdown, spec, start_network, start_node, WAIT};
+use p2p_node::daemon::RunningNode;
+use p2p_node::market::keys;
+use p2p_node::market::InstallError;
+
+const NODES: usize = 20;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_nodes_publish_find_search_install_and_gossip() {
+    let nodes = start_network(NODES).await;
+    let publisher = nodes[3].node.market();
+    let content = b"fn main() { println!(\"hello\") }".to_vec();
+    let outcome = publisher
+        .publish(
+            spec(
+                "hello-cli",
+                "1.2.0",
+                "Prints a friendly greeting",
+                &["cli", "demo"],
+            ),
+            content.clone(),
+        )
+        .await
+        .unwrap();
+    assert!(outcome.dht_record_stored, "{:?}", outcome.warnings);
+    assert!(
+        outcome.providing && outcome.announced,
+        "{:?}",
+        outcome.warnings
+    );
+
+    // The announcement reaches every other node.
+    for (i, node) in nodes.iter().enumerate().filter(|(i, _)| *i != 3) {
+        eventually(&format!("the announcement at node {i}"), || async {
+            node.node
+                .market()
+                .gossip_log()
+                .snapshot()
+                .iter()
+                .any(|s| s.id == "hello-cli@1.2.0")
+        })
+        .await;
+    }
+
+    // DHT lookup from a node far from the publisher.
+    let seeker = nodes[NODES - 1].node.market();
+    let found = seeker.lookup("hello-cli", None).await.unwrap();
+    assert_eq!(found.package, outcome.package);
+    assert!(found.kad_requests >= 1, "the lookup went to the network");
+
+    // Local search answers from what gossip taught the node.
+    let local = seeker.search_local("greeting", 10);
+    assert_eq!(local.hits.len(), 1);
+    assert_eq!(local.hits[0].package.manifest.name, "hello-cli");
+    assert!(!local.hits[0].local, "content is not stored on the seeker");
+
+    // Network search on a node that has not heard of a package finds it at its peers.
+    let fresh = nodes[7].node.market();
+    let only_at_publisher = publisher
+        .publish(
+            spec("quiet-lib", "0.1.0", "unannounced to node 7", &[]),
+            b"q".to_vec(),
+        )
+        .await
+        .unwrap();
+    assert!(only_at_publisher.announced);
+    let network = fresh
+        .search_network("quiet", 10, std::time::Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert!(network.peers_asked > 0 && network.peers_answered > 0);
+    assert!(network
+        .hits
+        .iter()
+        .any(|h| h.package.manifest.name == "quiet-lib"));
+
+    // Install from another node: fetched, verified, stored, and then provided.
+    let installer = nodes[11].node.market();
+    let installed = installer.install("hello-cli", None).await.unwrap();
+    assert_eq!(
+        installed.provider.as_deref(),
+        Some(&*publisher.peer_id().to_base58())
+    );
+    assert!(!installed.already_installed);
+    assert_eq!(installer.status().await.unwrap().packages_stored, 1);
+    let again = installer.install("hello-cli", None).await.unwrap();
+    assert!(again.already_installed);
+
+    shutdown(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupted_provider_is_rejected_and_nothing_is_stored() {
+    let nodes = start_network(4).await;
+    let publisher = nodes[0].node.market().clone();
+    let content = vec![42u8; 4096];
+    let published = publisher
+        .publish(spec("bytes", "1.0.0", "some bytes", &[]), content.clone())
+        .await
+        .unwrap()
+        .package;
+
+    // The publisher's copy goes bad on disk: it now serves wrong bytes.
+    let blob = nodes[0]
+        .dir
+        .path()
+        .join("blobs")
+        .join(&published.manifest.sha256);
+    std::fs::write(&blob, vec![7u8; 4096]).unwrap();
+
+    let victim = nodes[1].node.market();
+    let err = victim.install("bytes", None).await.unwrap_err();
+    let InstallError::AllProvidersFailed { rejected, .. } = &err else {
+        panic!("expected every provider to fail, got {err}");
+    };
+    assert!(
+        rejected.iter().any(|r| r.contains("checksum mismatch")),
+        "{rejected:?}"
+    );
+    let status = victim.status().await.unwrap();
+    assert_eq!(status.packages_stored, 0, "nothing unverified is stored");
+    assert!(!nodes[1]
+        .dir
+        .path()
+        .join("blobs")
+        .join(&published.manifest.sha256)
+        .exists());
+
+    // With a good provider around too, the install succeeds and the bad one is skipped.
+    std::fs::write(&blob, &content).unwrap();
+    let good = nodes[2].node.market();
+    good.install("bytes", None).await.unwrap();
+    std::fs::write(&blob, vec![7u8; 4096]).unwrap();
+    // The good node announces itself as a provider in the background; wait until it shows.
+    let content_key = keys::content(&published.manifest.sha256);
+    eventually("the second provider record", || async {
+        victim
+            .network()
+            .get_providers(content_key.clone(), WAIT)
+            .await
+            .is_ok_and(|p| p.contains(&good.peer_id()))
+    })
+    .await;
+    let retried = victim.install("bytes", None).await.unwrap();
+    assert_eq!(
+        retried.provider.as_deref(),
+        Some(&*nodes[2].node.market().peer_id().to_base58())
+    );
+    let stored = std::fs::read(
+        nodes[1]
+            .dir
+            .path()
+            .join("blobs")
+            .join(&published.manifest.sha256),
+    )
+    .unwrap();
+    assert_eq!(stored, content);
+
+    // The node stays healthy.
+    assert!(victim.status().await.unwrap().network.connected_peers > 0);
+    shutdown(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_and_identity_survive_a_restart() {
+    let first = start_node().await;
+    let market = first.node.market().clone();
+    market
+        .publish(
+            spec("durable", "2.0.0", "kept on disk", &["disk"]),
+            b"persist me".to_vec(),
+        )
+        .await
+        .unwrap();
+    let peer_id = market.peer_id();
+    drop(market);
+    let dir = first.dir;
+    first.node.shutdown().await;
+
+    let restarted = RunningNode::start(common::config(dir.path()))
+        .await
+        .unwrap();
+    let market = restarted.market();
+    assert_eq!(market.peer_id(), peer_id);
+    let status = market.status().await.unwrap();
+    assert_eq!(status.packages_stored, 1);
+    let hits = market.search_local("durable", 5).hits;
+    assert_eq!(hits.len(), 1);
+    assert!(hits[0].local);
+    assert_eq!(hits[0].package.manifest.version.to_string(), "2.0.0");
+    restarted.shutdown().await;
+}
