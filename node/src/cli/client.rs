@@ -27,15 +27,20 @@ impl ApiClient {
             .timeout(REQUEST_TIMEOUT)
             .build()
             .context("building the HTTP client")?;
-        Ok(Self {
+        Ok(Self::with_http(base, token, http))
+    }
+
+    /// A client sharing an existing connection pool (one pool for many nodes).
+    pub fn with_http(base: &str, token: Option<String>, http: reqwest::Client) -> Self {
+        Self {
             base: base.trim_end_matches('/').to_owned(),
             token,
             http,
-        })
+        }
     }
 
     pub async fn status(&self) -> anyhow::Result<NodeStatus> {
-        self.send(self.http.get(self.url("/status"))).await
+        self.get("/status").await
     }
 
     pub async fn publish(&self, request: &PublishRequest) -> anyhow::Result<PublishOutcome> {
@@ -70,12 +75,60 @@ impl ApiClient {
         self.post("/install", &request).await
     }
 
-    async fn post<B: Serialize, T: DeserializeOwned>(
+    /// `GET path`, decoding the JSON answer.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        self.send(self.http.get(self.url(path))).await
+    }
+
+    /// `POST path` with a JSON body, decoding the JSON answer.
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
         body: &B,
     ) -> anyhow::Result<T> {
         self.send(self.http.post(self.url(path)).json(body)).await
+    }
+
+    /// `DELETE path`, expecting no body back.
+    pub async fn delete(&self, path: &str) -> anyhow::Result<()> {
+        let mut request = self.http.delete(self.url(path));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the node at {}", self.base))?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "the node answered {} to DELETE {path}",
+            response.status()
+        );
+        Ok(())
+    }
+
+    /// `GET path` as text (for `/metrics`).
+    pub async fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        let response = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the node at {}", self.base))?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "the node answered {} to GET {path}",
+            response.status()
+        );
+        response
+            .text()
+            .await
+            .with_context(|| format!("reading {path} of {}", self.base))
+    }
+
+    /// The base URL this client talks to.
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
     fn url(&self, path: &str) -> String {

@@ -1,0 +1,142 @@
+//! Bring-up: every peer joins through Kademlia bootstrap, then the routing tables fill.
+
+use std::time::{Duration, Instant};
+
+use p2p_node::api::types::{BootstrapOutcome, BootstrapRequest, NodeStatus};
+use rand::seq::SliceRandom;
+
+use crate::results::PhaseReport;
+use crate::scenario::Topology;
+use crate::testbed::Testbed;
+
+const READY_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Bootstraps every peer per `topology`; the samples are each peer's Kademlia bootstrap time
+/// as the node measured it.
+pub async fn run(testbed: &mut Testbed, topology: Topology) -> anyhow::Result<PhaseReport> {
+    let n = testbed.peers.len();
+    let mut samples = Vec::with_capacity(n);
+    let mut errors = Vec::new();
+    let mut record = |outcome: anyhow::Result<BootstrapOutcome>| match outcome {
+        Ok(o) => samples.push(o.duration_s),
+        Err(e) => errors.push(format!("{e:#}")),
+    };
+    match topology {
+        Topology::BootstrapPeers { count } => {
+            let seeds: Vec<usize> = (0..count.min(n)).collect();
+            testbed.bootstrap_peers = seeds.clone();
+            // The seeds join each other first, one after the other.
+            for &i in seeds.iter().skip(1) {
+                let targets: Vec<String> = seeds[..i]
+                    .iter()
+                    .map(|&j| testbed.peers[j].addr.clone())
+                    .collect();
+                record(bootstrap(testbed, i, targets).await);
+            }
+            let seed_addrs: Vec<String> = seeds
+                .iter()
+                .map(|&j| testbed.peers[j].addr.clone())
+                .collect();
+            let others: Vec<usize> = (seeds.len()..n).collect();
+            let outcomes = testbed
+                .on_peers(&others, |peer| {
+                    let request = BootstrapRequest {
+                        peers: seed_addrs.clone(),
+                    };
+                    async move {
+                        peer.api
+                            .post::<_, BootstrapOutcome>("/bootstrap", &request)
+                            .await
+                    }
+                })
+                .await;
+            for (_, outcome) in outcomes {
+                record(outcome);
+            }
+        }
+        Topology::RandomK { k } => {
+            testbed.bootstrap_peers = vec![0];
+            for i in 1..n {
+                let mut earlier: Vec<usize> = (0..i).collect();
+                earlier.shuffle(&mut testbed.rng);
+                let targets = earlier
+                    .iter()
+                    .take(k)
+                    .map(|&j| testbed.peers[j].addr.clone())
+                    .collect();
+                record(bootstrap(testbed, i, targets).await);
+            }
+        }
+    }
+    wait_for_routing(testbed).await?;
+    Ok(PhaseReport::new("bootstrap", samples, errors))
+}
+
+async fn bootstrap(
+    testbed: &Testbed,
+    index: usize,
+    peers: Vec<String>,
+) -> anyhow::Result<BootstrapOutcome> {
+    testbed.peers[index]
+        .api
+        .post("/bootstrap", &BootstrapRequest { peers })
+        .await
+}
+
+/// Waits until every live peer has a few peers in its routing table and a gossip mesh.
+pub async fn wait_for_routing(testbed: &Testbed) -> anyhow::Result<()> {
+    let live = testbed.live();
+    let wanted = (live.len() - 1).min(5);
+    let started = Instant::now();
+    loop {
+        let statuses = testbed
+            .on_peers(&live, |peer| async move {
+                peer.api.get::<NodeStatus>("/status").await
+            })
+            .await;
+        let lagging: Vec<String> = statuses
+            .iter()
+            .filter(|(_, s)| {
+                s.as_ref().map_or(true, |s| {
+                    s.network.routing_table_size < wanted || s.network.gossip_mesh_peers == 0
+                })
+            })
+            .map(|(i, _)| testbed.peers[*i].slot.name.clone())
+            .collect();
+        if lagging.is_empty() {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            started.elapsed() < READY_DEADLINE,
+            "routing tables still not populated after {READY_DEADLINE:?} on {} peer(s), e.g. {}",
+            lagging.len(),
+            lagging[0]
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Rejoins peers that were restarted, through the bootstrap peers.
+pub async fn rejoin(testbed: &Testbed, indices: &[usize]) -> Vec<anyhow::Result<BootstrapOutcome>> {
+    let seeds: Vec<String> = testbed
+        .bootstrap_peers
+        .iter()
+        .filter(|i| !testbed.stopped.contains(i))
+        .map(|&i| testbed.peers[i].addr.clone())
+        .collect();
+    testbed
+        .on_peers(indices, |peer| {
+            let request = BootstrapRequest {
+                peers: seeds.clone(),
+            };
+            async move {
+                peer.api
+                    .post::<_, BootstrapOutcome>("/bootstrap", &request)
+                    .await
+            }
+        })
+        .await
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect()
+}

@@ -1,0 +1,69 @@
+//! Publishing packages from several peers.
+
+use base64::Engine;
+use futures::StreamExt;
+use p2p_node::api::types::{PublishOutcome, PublishRequest};
+use rand::{Rng, RngCore};
+
+use super::WORDS;
+use crate::results::PhaseReport;
+use crate::scenario::PublishPhase;
+use crate::testbed::{PublishedPackage, Testbed, FAN_OUT};
+
+pub(super) async fn run(
+    testbed: &mut Testbed,
+    phase: &PublishPhase,
+) -> anyhow::Result<PhaseReport> {
+    let publishers: Vec<usize> = testbed
+        .live()
+        .into_iter()
+        .rev()
+        .take(phase.publishers)
+        .collect();
+    anyhow::ensure!(!publishers.is_empty(), "no live peer to publish from");
+    let offset = testbed.published.len();
+    let mut jobs = Vec::with_capacity(phase.packages);
+    for i in 0..phase.packages {
+        let rng = &mut testbed.rng;
+        let mut word = || WORDS[rng.gen_range(0..WORDS.len())];
+        let (a, b, c) = (word(), word(), word());
+        let version = format!("1.{}.0", rng.gen_range(0..10));
+        let mut content = vec![0u8; phase.size_bytes];
+        rng.fill_bytes(&mut content);
+        let request = PublishRequest {
+            name: format!("{a}-{b}-{}", offset + i),
+            version,
+            description: format!("A {a} {b} library for {c} workloads"),
+            tags: vec![a.to_owned(), c.to_owned()],
+            content_base64: base64::engine::general_purpose::STANDARD.encode(&content),
+        };
+        jobs.push((publishers[i % publishers.len()], request));
+    }
+    let peers = &testbed.peers;
+    let results: Vec<(usize, String, anyhow::Result<PublishOutcome>)> =
+        futures::stream::iter(&jobs)
+            .map(|(publisher, request)| async move {
+                let outcome = peers[*publisher].api.post("/packages", request).await;
+                (*publisher, request.name.clone(), outcome)
+            })
+            .buffer_unordered(FAN_OUT)
+            .collect()
+            .await;
+    let (mut samples, mut errors, mut stored) = (Vec::new(), Vec::new(), 0usize);
+    for (publisher, name, outcome) in results {
+        match outcome {
+            Ok(o) => {
+                samples.push(o.duration_s);
+                stored += usize::from(o.dht_record_stored);
+                testbed.published.push(PublishedPackage { name, publisher });
+            }
+            Err(e) => errors.push(format!("{e:#}")),
+        }
+    }
+    let mut report = PhaseReport::new("publish", samples, errors);
+    report.extra.insert(
+        "dht_record_stored_rate".into(),
+        stored as f64 / phase.packages as f64,
+    );
+    Ok(report)
+}

@@ -1,0 +1,99 @@
+//! Local and network searches, and network search throughput at rising concurrency.
+
+use p2p_node::api::types::{PhaseResult, Scope, SearchPhase as SearchRequest};
+
+use super::{random_query, sample_peers};
+use crate::results::PhaseReport;
+use crate::scenario::{ConcurrentSearchPhase, SearchPhase, SearchScope};
+use crate::testbed::Testbed;
+
+pub(super) async fn run(testbed: &mut Testbed, phase: &SearchPhase) -> PhaseReport {
+    let (name, scope) = match phase.scope {
+        SearchScope::Local => ("search_local", Scope::Local),
+        SearchScope::Network => ("search_network", Scope::Network),
+    };
+    let seekers = sample_peers(testbed, phase.peers);
+    let requests: Vec<(usize, SearchRequest)> = seekers
+        .iter()
+        .map(|&i| {
+            let queries = (0..phase.queries_per_peer)
+                .map(|_| random_query(&mut testbed.rng))
+                .collect();
+            (
+                i,
+                SearchRequest {
+                    queries,
+                    scope,
+                    concurrency: phase.concurrency,
+                    limit: None,
+                    timeout_ms: None,
+                },
+            )
+        })
+        .collect();
+    let requests = &requests;
+    let results = testbed
+        .on_peers(&seekers, |peer| {
+            let request = requests
+                .iter()
+                .find(|(i, _)| *i == peer.slot.index)
+                .map(|(_, r)| r.clone());
+            async move {
+                let request = request.expect("a request per seeker");
+                peer.api
+                    .post::<_, PhaseResult>("/bench/search", &request)
+                    .await
+            }
+        })
+        .await;
+    super::merge(
+        name,
+        results.into_iter().map(|(_, r)| match r {
+            Ok(r) => (r.samples, r.errors),
+            Err(e) => (Vec::new(), vec![format!("{e:#}")]),
+        }),
+    )
+}
+
+/// For each level L, L network searches in flight at once on one peer, `rounds × L` in all;
+/// throughput is completed searches per second of the node's wall time.
+pub(super) async fn run_concurrent(
+    testbed: &mut Testbed,
+    phase: &ConcurrentSearchPhase,
+) -> Vec<PhaseReport> {
+    let live = testbed.live();
+    let mut reports = Vec::with_capacity(phase.levels.len());
+    for (round, &level) in phase.levels.iter().enumerate() {
+        let peer = &testbed.peers[live[round % live.len()]];
+        let queries = (0..level * phase.rounds)
+            .map(|_| random_query(&mut testbed.rng))
+            .collect();
+        let request = SearchRequest {
+            queries,
+            scope: Scope::Network,
+            concurrency: level,
+            limit: None,
+            timeout_ms: None,
+        };
+        let name = format!("concurrent_search_{level}");
+        let report = match peer
+            .api
+            .post::<_, PhaseResult>("/bench/search", &request)
+            .await
+        {
+            Ok(r) => {
+                let throughput = if r.wall_s > 0.0 {
+                    Some(r.samples.len() as f64 / r.wall_s)
+                } else {
+                    None
+                };
+                let mut report = PhaseReport::new(name, r.samples, r.errors);
+                report.throughput_per_s = throughput;
+                report
+            }
+            Err(e) => PhaseReport::new(name, Vec::new(), vec![format!("{e:#}")]),
+        };
+        reports.push(report);
+    }
+    reports
+}

@@ -1,0 +1,136 @@
+use std::fmt::Write;
+
+use crate::quantity;
+use crate::results::RunResults;
+
+pub(super) fn summary(r: &RunResults) -> String {
+    let mut out = String::new();
+    let run = &r.run;
+    let _ = writeln!(out, "# Run {}\n", run.id);
+    let _ = writeln!(
+        out,
+        "Scenario `{}`, {} peers, {} runtime, shaper `{}`, link `{}` ({} ms one way, so about {} ms RTT).  ",
+        run.scenario,
+        run.peers,
+        run.runtime,
+        run.shaper,
+        run.link.profile,
+        run.link.latency_ms,
+        run.link.latency_ms * 2.0
+    );
+    let _ = writeln!(out, "Started {}, ended {}.  ", run.started_at, run.ended_at);
+    if let Some(ready) = run.ready_s {
+        let _ = writeln!(
+            out,
+            "All peers healthy and bootstrapped {ready:.1} s after `up`.  "
+        );
+    }
+    if let Some(image) = &run.image {
+        let _ = writeln!(out, "Image `{image}`.");
+    }
+    for w in &r.warnings {
+        let _ = writeln!(out, "\n> **Warning:** {w}");
+    }
+    for f in &r.failures {
+        let _ = writeln!(out, "\n> **Failure:** {f}");
+    }
+
+    let _ = writeln!(out, "\n## Targets\n");
+    let _ = writeln!(
+        out,
+        "| metric | target | measured | p50 | p95 | p99 | result |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    for s in &r.sla {
+        let f = |v: Option<f64>, unit: &str| {
+            v.map_or_else(|| "–".into(), |v| quantity::format(v, unit))
+        };
+        let phase_unit = r
+            .phases
+            .iter()
+            .find(|p| s.metric.starts_with(&format!("{}.", p.name)))
+            .map_or("s", |p| p.unit.as_str());
+        let verdict = if s.pass {
+            "pass".to_owned()
+        } else {
+            format!(
+                "**FAIL**{}",
+                s.note
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            )
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
+            s.metric,
+            s.target,
+            f(s.measured, &s.unit),
+            f(s.p50, phase_unit),
+            f(s.p95, phase_unit),
+            f(s.p99, phase_unit),
+            verdict
+        );
+    }
+
+    let _ = writeln!(out, "\n## Phases\n");
+    let _ = writeln!(
+        out,
+        "| phase | n | errors | p50 | p95 | p99 | max | mean | throughput | other |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
+    for p in &r.phases {
+        let f = |v: Option<f64>| v.map_or_else(|| "–".into(), |v| quantity::format(v, &p.unit));
+        let extra: Vec<String> = p.extra.iter().map(|(k, v)| format!("{k}={v:.3}")).collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            p.name,
+            p.summary.count,
+            p.errors,
+            f(p.summary.p50),
+            f(p.summary.p95),
+            f(p.summary.p99),
+            f(p.summary.max),
+            f(p.summary.mean),
+            p.throughput_per_s
+                .map_or_else(|| "–".into(), |t| format!("{t:.1}/s")),
+            extra.join(", ")
+        );
+    }
+    let errors: Vec<String> = r
+        .phases
+        .iter()
+        .flat_map(|p| {
+            p.error_examples
+                .iter()
+                .map(move |e| format!("- `{}`: {e}", p.name))
+        })
+        .collect();
+    if !errors.is_empty() {
+        let _ = writeln!(out, "\n### Error examples\n\n{}", errors.join("\n"));
+    }
+
+    if !r.resources.is_empty() {
+        let rss: Vec<f64> = r
+            .resources
+            .iter()
+            .filter_map(|x| x.rss_bytes)
+            .map(|b| b as f64)
+            .collect();
+        let total: f64 = rss.iter().sum();
+        let _ = writeln!(
+            out,
+            "\n## Resources\n\n{} peers, resident memory {} in all, {} per peer on average.\n",
+            r.resources.len(),
+            quantity::format(total, "B"),
+            quantity::format(total / rss.len().max(1) as f64, "B")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n## Plots\n\n![latency CDF](plots/latency_cdf.png)\n![gossip propagation](plots/gossip_propagation.png)\n![memory per peer](plots/memory_per_peer.png)\n![bootstrap times](plots/bootstrap_times.png)"
+    );
+    out
+}

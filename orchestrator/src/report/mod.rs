@@ -1,0 +1,124 @@
+//! What a run leaves in `results/<run-id>/`: `results.json`, `summary.md`, `junit.xml`,
+//! `prometheus-targets.json` and the plots; and the target table printed at the end.
+
+mod junit;
+mod markdown;
+mod plots;
+
+use std::path::Path;
+
+use anyhow::Context;
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Cell, Color, Table};
+use serde::Serialize;
+
+use crate::quantity;
+use crate::results::{PhaseReport, RunResults};
+use crate::testbed::Testbed;
+
+/// Writes every file of the report.
+pub fn write_all(dir: &Path, results: &RunResults) -> anyhow::Result<()> {
+    let json = serde_json::to_vec_pretty(results).context("serializing results")?;
+    std::fs::write(dir.join("results.json"), json).context("writing results.json")?;
+    render(dir, results)
+}
+
+/// Writes the files derived from `results.json` (what `orchestrator report` redoes).
+pub fn render(dir: &Path, results: &RunResults) -> anyhow::Result<()> {
+    std::fs::write(dir.join("summary.md"), markdown::summary(results))
+        .context("writing summary.md")?;
+    std::fs::write(dir.join("junit.xml"), junit::report(results)).context("writing junit.xml")?;
+    plots::draw_all(&dir.join("plots"), results).context("drawing plots")?;
+    Ok(())
+}
+
+/// One line per phase as it finishes.
+pub fn phase_line(report: &PhaseReport) -> String {
+    let f =
+        |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| quantity::format(v, &report.unit));
+    let mut line = format!(
+        "{:<22} n={:<5} p50={:<10} p95={:<10} p99={:<10}",
+        report.name,
+        report.summary.count,
+        f(report.summary.p50),
+        f(report.summary.p95),
+        f(report.summary.p99)
+    );
+    if report.errors > 0 {
+        line.push_str(&format!(" errors={}", report.errors));
+    }
+    if let Some(t) = report.throughput_per_s {
+        line.push_str(&format!(" throughput={t:.1}/s"));
+    }
+    line
+}
+
+/// The table of targets: metric, target, measured, p50/p95/p99, pass or fail.
+pub fn target_table(results: &RunResults) -> Table {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "metric", "target", "measured", "p50", "p95", "p99", "result",
+    ]);
+    for s in &results.sla {
+        let f = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| quantity::format(v, &s.unit));
+        let phase_unit = results
+            .phases
+            .iter()
+            .find(|p| s.metric.starts_with(&format!("{}.", p.name)))
+            .map_or("s", |p| p.unit.as_str());
+        let pf =
+            |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| quantity::format(v, phase_unit));
+        let verdict = if s.pass {
+            Cell::new("pass").fg(Color::Green)
+        } else {
+            Cell::new(
+                s.note
+                    .as_deref()
+                    .map_or("FAIL".to_owned(), |n| format!("FAIL ({n})")),
+            )
+            .fg(Color::Red)
+        };
+        table.add_row(vec![
+            Cell::new(&s.metric),
+            Cell::new(&s.target),
+            Cell::new(f(s.measured)),
+            Cell::new(pf(s.p50)),
+            Cell::new(pf(s.p95)),
+            Cell::new(pf(s.p99)),
+            verdict,
+        ]);
+    }
+    table
+}
+
+#[derive(Serialize)]
+struct TargetGroup {
+    targets: Vec<String>,
+    labels: std::collections::BTreeMap<String, String>,
+}
+
+/// Prometheus file-based service discovery: every peer's API, labelled with the run.
+pub fn write_prometheus_targets(dir: &Path, testbed: &Testbed) -> anyhow::Result<()> {
+    let run = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let groups: Vec<TargetGroup> = testbed
+        .peers
+        .iter()
+        .map(|p| TargetGroup {
+            targets: vec![format!("{}:{}", p.slot.ip, p.slot.api_port)],
+            labels: [
+                ("run".to_owned(), run.clone()),
+                ("peer".to_owned(), p.slot.name.clone()),
+                ("runtime".to_owned(), testbed.runtime.kind().to_owned()),
+            ]
+            .into(),
+        })
+        .collect();
+    std::fs::write(
+        dir.join("prometheus-targets.json"),
+        serde_json::to_vec_pretty(&groups)?,
+    )
+    .context("writing prometheus-targets.json")
+}

@@ -1,0 +1,169 @@
+//! `results/<run-id>/results.json`: the versioned document a run leaves behind. `compare`,
+//! `report` and the dashboards read this and nothing else (schema in `shared/DESIGN.md`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::stats::Summary;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunResults {
+    pub schema: u32,
+    pub run: RunInfo,
+    pub phases: Vec<PhaseReport>,
+    pub resources: Vec<PeerResources>,
+    pub shaping: ShapingReport,
+    pub sla: Vec<SlaResult>,
+    /// Things a reader must know (an unshaped run, a peer that crashed).
+    pub warnings: Vec<String>,
+    /// What made the run fail outside the targets (a node crash, an interrupted run).
+    pub failures: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub id: String,
+    pub scenario: String,
+    pub started_at: String,
+    pub ended_at: String,
+    /// `docker` or `local`.
+    pub runtime: String,
+    /// The link shaper actually used (`none` when unshaped).
+    pub shaper: String,
+    pub peers: usize,
+    pub link: LinkInfo,
+    /// Seconds from `up` to every peer healthy and bootstrapped.
+    pub ready_s: Option<f64>,
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinkInfo {
+    pub profile: String,
+    /// One-way delay on every link; the round trip is twice this.
+    pub latency_ms: f64,
+}
+
+/// One measured phase: raw samples (seconds unless `unit` says otherwise) and their summary.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PhaseReport {
+    pub name: String,
+    #[serde(default = "seconds")]
+    pub unit: String,
+    #[serde(flatten)]
+    pub summary: Summary,
+    pub errors: usize,
+    /// A few of the error messages, for the reader.
+    pub error_examples: Vec<String>,
+    /// Operations per second over the phase's wall time, where that means something.
+    pub throughput_per_s: Option<f64>,
+    /// Other figures of the phase (coverage, Kademlia requests per lookup…).
+    pub extra: BTreeMap<String, f64>,
+    pub samples: Vec<f64>,
+}
+
+fn seconds() -> String {
+    "s".to_owned()
+}
+
+impl PhaseReport {
+    pub fn new(name: impl Into<String>, samples: Vec<f64>, errors: Vec<String>) -> Self {
+        Self {
+            name: name.into(),
+            unit: seconds(),
+            summary: Summary::of(&samples),
+            errors: errors.len(),
+            error_examples: errors.into_iter().take(5).collect(),
+            throughput_per_s: None,
+            extra: BTreeMap::new(),
+            samples,
+        }
+    }
+
+    pub fn with_unit(mut self, unit: &str) -> Self {
+        self.unit = unit.to_owned();
+        self
+    }
+
+    /// Errors as a fraction of all operations.
+    pub fn error_rate(&self) -> f64 {
+        let total = self.summary.count + self.errors;
+        if total == 0 {
+            0.0
+        } else {
+            self.errors as f64 / total as f64
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeerResources {
+    pub peer: String,
+    /// Resident memory reported by the node (`process_resident_memory_bytes`).
+    pub rss_bytes: Option<u64>,
+    pub cpu_seconds: Option<f64>,
+    /// Memory use of the container as Docker accounts it (Docker runtime only).
+    pub container_memory_bytes: Option<u64>,
+    pub connections: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ShapingReport {
+    pub backend: String,
+    /// Whether measured latency matched the configuration.
+    pub verified: Option<bool>,
+    pub pairs: Vec<PairRtt>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PairRtt {
+    pub from: String,
+    pub to: String,
+    pub configured_rtt_ms: f64,
+    pub measured_rtt_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SlaResult {
+    pub metric: String,
+    /// The target as written, e.g. `<= 500ms`.
+    pub target: String,
+    pub measured: Option<f64>,
+    pub unit: String,
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+    pub pass: bool,
+    /// Why it failed when nothing was measured.
+    pub note: Option<String>,
+}
+
+impl RunResults {
+    pub fn phase(&self, name: &str) -> Option<&PhaseReport> {
+        self.phases.iter().find(|p| p.name == name)
+    }
+
+    /// Reads `path`, or `path/results.json` when `path` is a run directory.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let file = if path.is_dir() {
+            path.join("results.json")
+        } else {
+            path.to_owned()
+        };
+        let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+        let results: Self = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a results document", file.display()))?;
+        anyhow::ensure!(
+            results.schema == SCHEMA_VERSION,
+            "{} has schema {}, this orchestrator reads schema {SCHEMA_VERSION}",
+            file.display(),
+            results.schema
+        );
+        Ok(results)
+    }
+}

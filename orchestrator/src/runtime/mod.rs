@@ -1,0 +1,197 @@
+//! Where the peers run: one Docker container per peer on a bridge network of the run, or one
+//! `p2p-node` process per peer on its own 127.x address. Both hand back the same
+//! [`PeerSlot`]s, and everything above this module works the same on either.
+
+mod binary;
+pub mod docker;
+pub mod local;
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::Duration;
+
+pub use binary::locate_node_binary;
+pub use docker::DockerRuntime;
+pub use local::LocalRuntime;
+
+/// Label (and label key) put on every container, network and image a run creates.
+pub const RUN_LABEL: &str = "p2p-testbed.run";
+
+/// Content of the file the CLI phase publishes.
+pub const SAMPLE_PACKAGE: &str = "A sample package published by the testbed's CLI phase.\n";
+
+/// Where one peer is reachable.
+#[derive(Debug, Clone)]
+pub struct PeerSlot {
+    pub index: usize,
+    pub name: String,
+    pub ip: Ipv4Addr,
+    pub p2p_port: u16,
+    pub api_port: u16,
+}
+
+impl PeerSlot {
+    pub fn api_url(&self) -> String {
+        format!("http://{}:{}", self.ip, self.api_port)
+    }
+}
+
+/// How each node is started.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeOptions {
+    pub max_connections: u32,
+    pub idle_timeout_secs: u64,
+    pub cpus: Option<f64>,
+    pub memory_bytes: Option<u64>,
+}
+
+/// `p2p-node run` arguments for a peer: listen address and API inside its slot, nothing to
+/// dial (the orchestrator drives the bootstrap over the API).
+fn node_args(
+    listen_ip: &str,
+    p2p_port: u16,
+    api_ip: &str,
+    api_port: u16,
+    data_dir: &str,
+    options: &NodeOptions,
+) -> Vec<String> {
+    vec![
+        "run".into(),
+        "--data-dir".into(),
+        data_dir.into(),
+        "--listen".into(),
+        format!("/ip4/{listen_ip}/tcp/{p2p_port}"),
+        "--api-addr".into(),
+        format!("{api_ip}:{api_port}"),
+        "--max-connections".into(),
+        options.max_connections.to_string(),
+        "--idle-timeout-secs".into(),
+        options.idle_timeout_secs.to_string(),
+    ]
+}
+
+/// A timed run of the `p2p-node` CLI next to a peer.
+#[derive(Debug, Clone)]
+pub struct CliRun {
+    pub elapsed: Duration,
+    pub success: bool,
+    pub output: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InfraError {
+    #[error("docker {op} failed: {source}")]
+    Docker {
+        op: &'static str,
+        #[source]
+        source: bollard::errors::Error,
+    },
+    #[error("docker is not available: {0}")]
+    NoDocker(String),
+    #[error("building the node image failed: {0}")]
+    ImageBuild(String),
+    #[error("p2p-node binary: {0}")]
+    Binary(String),
+    #[error("no free subnet for the run's network: {0}")]
+    NoSubnet(String),
+    #[error("peer {peer}: {detail}")]
+    Peer { peer: String, detail: String },
+}
+
+pub(crate) fn docker_err(op: &'static str) -> impl FnOnce(bollard::errors::Error) -> InfraError {
+    move |source| InfraError::Docker { op, source }
+}
+
+/// The runtime a run uses.
+#[derive(Debug)]
+pub enum Runtime {
+    Docker(DockerRuntime),
+    Local(LocalRuntime),
+}
+
+impl Runtime {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Docker(_) => "docker",
+            Self::Local(_) => "local",
+        }
+    }
+
+    /// Starts `count` peers (without waiting for them to be healthy).
+    pub async fn launch(
+        &mut self,
+        count: usize,
+        binary: &Path,
+        options: NodeOptions,
+        progress: &indicatif::ProgressBar,
+    ) -> Result<Vec<PeerSlot>, InfraError> {
+        match self {
+            Self::Docker(d) => d.launch(count, binary, options, progress).await,
+            Self::Local(l) => l.launch(count, binary, options, progress).await,
+        }
+    }
+
+    /// Stops a peer the way an operator would (SIGTERM, then kill after a grace period).
+    pub async fn stop_peer(&mut self, index: usize) -> Result<(), InfraError> {
+        match self {
+            Self::Docker(d) => d.stop_peer(index).await,
+            Self::Local(l) => l.stop_peer(index).await,
+        }
+    }
+
+    /// Starts a stopped peer again, with the same identity and data.
+    pub async fn restart_peer(&mut self, index: usize) -> Result<(), InfraError> {
+        match self {
+            Self::Docker(d) => d.restart_peer(index).await,
+            Self::Local(l) => l.restart_peer(index).await,
+        }
+    }
+
+    /// Whether the peer's process or container is still running.
+    pub async fn is_running(&mut self, index: usize) -> bool {
+        match self {
+            Self::Docker(d) => d.is_running(index).await,
+            Self::Local(l) => l.is_running(index),
+        }
+    }
+
+    /// Runs `p2p-node <args>` next to peer `index` (inside its container) and times it.
+    pub async fn run_cli(&self, index: usize, args: &[String]) -> Result<CliRun, InfraError> {
+        match self {
+            Self::Docker(d) => d.run_cli(index, args).await,
+            Self::Local(l) => l.run_cli(index, args).await,
+        }
+    }
+
+    /// Memory of the peer's container as Docker accounts it.
+    pub async fn container_memory(&self, index: usize) -> Option<u64> {
+        match self {
+            Self::Docker(d) => d.container_memory(index).await,
+            Self::Local(_) => None,
+        }
+    }
+
+    /// A small file the CLI phase publishes, as a path the CLI next to a peer can read.
+    pub fn sample_file(&self) -> String {
+        match self {
+            Self::Docker(_) => docker::SAMPLE_FILE_IN_IMAGE.to_owned(),
+            Self::Local(l) => l.sample_file(),
+        }
+    }
+
+    /// The image the peers run, for the report.
+    pub fn image(&self) -> Option<String> {
+        match self {
+            Self::Docker(d) => d.image(),
+            Self::Local(_) => None,
+        }
+    }
+
+    /// Removes everything this run created. Safe to call more than once.
+    pub async fn teardown(&mut self) -> Vec<String> {
+        match self {
+            Self::Docker(d) => d.teardown().await,
+            Self::Local(l) => l.teardown().await,
+        }
+    }
+}

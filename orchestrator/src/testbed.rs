@@ -1,0 +1,135 @@
+//! A running testbed: the runtime, its peers with their API clients, and what the phases
+//! share (packages published so far, peers currently stopped).
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use p2p_node::api::types::Health;
+use p2p_node::cli::ApiClient;
+use rand::rngs::StdRng;
+
+use crate::runtime::{PeerSlot, Runtime};
+
+/// HTTP calls to different nodes in flight at once.
+pub const FAN_OUT: usize = 32;
+/// A node's API must answer this fast once started.
+pub const HEALTH_DEADLINE: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub slot: PeerSlot,
+    pub api: ApiClient,
+    pub peer_id: String,
+    /// `/ip4/<ip>/tcp/<port>/p2p/<peer id>`, for other peers to dial.
+    pub addr: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct PublishedPackage {
+    pub name: String,
+    pub publisher: usize,
+}
+
+pub struct Testbed {
+    pub runtime: Runtime,
+    pub peers: Vec<Peer>,
+    pub bootstrap_peers: Vec<usize>,
+    pub published: Vec<PublishedPackage>,
+    /// Peers stopped on purpose (churn); everything else must be running.
+    pub stopped: HashSet<usize>,
+    pub rng: StdRng,
+}
+
+impl Testbed {
+    /// Indices of the peers currently up.
+    pub fn live(&self) -> Vec<usize> {
+        (0..self.peers.len())
+            .filter(|i| !self.stopped.contains(i))
+            .collect()
+    }
+
+    /// Runs `op` on each of `indices` with at most [`FAN_OUT`] in flight, in order of
+    /// completion.
+    pub async fn on_peers<'a, T, F, Fut>(&'a self, indices: &[usize], op: F) -> Vec<(usize, T)>
+    where
+        F: Fn(&'a Peer) -> Fut,
+        Fut: Future<Output = T> + 'a,
+    {
+        futures::stream::iter(indices.iter().copied())
+            .map(|i| {
+                let fut = op(&self.peers[i]);
+                async move { (i, fut.await) }
+            })
+            .buffer_unordered(FAN_OUT)
+            .collect()
+            .await
+    }
+}
+
+/// Waits until the node answers `/health`, returning its peer id.
+pub async fn wait_healthy(api: &ApiClient, deadline: Duration) -> anyhow::Result<String> {
+    let started = Instant::now();
+    loop {
+        match api.get::<Health>("/health").await {
+            Ok(health) => return Ok(health.peer_id),
+            Err(e) if started.elapsed() > deadline => {
+                anyhow::bail!("not healthy after {deadline:?}: {e:#}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// The figures read from a node's `/metrics`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NodeMetrics {
+    pub rss_bytes: Option<u64>,
+    pub cpu_seconds: Option<f64>,
+    pub connected_peers: Option<f64>,
+}
+
+impl NodeMetrics {
+    /// Reads the unlabelled samples it needs from Prometheus text.
+    pub fn parse(text: &str) -> Self {
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        };
+        Self {
+            rss_bytes: value(p2p_node::metrics::PROCESS_RESIDENT_MEMORY_BYTES).map(|v| v as u64),
+            cpu_seconds: value("process_cpu_seconds_total"),
+            connected_peers: value(p2p_node::metrics::CONNECTED_PEERS),
+        }
+    }
+}
+
+/// Scrapes `/metrics` of the given peers.
+pub async fn scrape(testbed: &Testbed, indices: &[usize]) -> Vec<(usize, Option<NodeMetrics>)> {
+    testbed
+        .on_peers(indices, |peer| async move {
+            peer.api
+                .get_text("/metrics")
+                .await
+                .ok()
+                .map(|t| NodeMetrics::parse(&t))
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_text_is_read() {
+        let text = "# HELP x\nprocess_resident_memory_bytes 12345\nprocess_cpu_seconds_total 1.5\np2p_connected_peers 7\np2p_connected_peers_other 9\n";
+        let m = NodeMetrics::parse(text);
+        assert_eq!(m.rss_bytes, Some(12345));
+        assert_eq!(m.cpu_seconds, Some(1.5));
+        assert_eq!(m.connected_peers, Some(7.0));
+        assert!(NodeMetrics::parse("").rss_bytes.is_none());
+    }
+}

@@ -1,0 +1,402 @@
+//! `orchestrator up`: bring the network up, run the phases, collect, tear down.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use ipnet::Ipv4Net;
+use p2p_node::cli::ApiClient;
+use rand::SeedableRng;
+
+use crate::phases::{self, bootstrap};
+use crate::results::{
+    LinkInfo, PeerResources, PhaseReport, RunInfo, RunResults, ShapingReport, SCHEMA_VERSION,
+};
+use crate::runtime::{
+    docker, local, locate_node_binary, DockerRuntime, LocalRuntime, NodeOptions, Runtime,
+};
+use crate::scenario::{Phase, Scenario};
+use crate::testbed::{scrape, wait_healthy, Peer, Testbed, HEALTH_DEADLINE};
+use crate::{report, sla};
+
+/// Which runtime to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeChoice {
+    /// Docker when the daemon answers, local processes otherwise.
+    Auto,
+    Docker,
+    Local,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    pub scenario: Scenario,
+    pub runtime: RuntimeChoice,
+    pub results_root: PathBuf,
+    pub keep: bool,
+    pub subnet: Option<Ipv4Net>,
+    pub node_binary: Option<PathBuf>,
+    pub node: NodeOptions,
+    pub seed: u64,
+}
+
+/// Why `up` could not produce results at all.
+#[derive(Debug, thiserror::Error)]
+pub enum UpError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Infra(#[from] anyhow::Error),
+}
+
+/// A finished run: its results and where they were written.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub results: RunResults,
+    pub dir: PathBuf,
+}
+
+impl RunOutcome {
+    /// 0 all targets met, 1 a target missed, 3 the run itself failed (DESIGN.md).
+    pub fn exit_code(&self) -> u8 {
+        if !self.results.failures.is_empty() {
+            3
+        } else if self.results.sla.iter().any(|s| !s.pass) {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// What the phases produced, even when the run failed part-way.
+#[derive(Default)]
+struct Collected {
+    phases: Vec<PhaseReport>,
+    resources: Vec<PeerResources>,
+    ready_s: Option<f64>,
+    failures: Vec<String>,
+    image: Option<String>,
+}
+
+pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
+    let scenario = &options.scenario;
+    if !scenario.link.latency.is_zero() {
+        return Err(UpError::Usage(format!(
+            "--latency {:?} asks for link shaping, which this build cannot do yet (no netem backend); run with --latency 0",
+            scenario.link.latency
+        )));
+    }
+    let started_at = chrono::Utc::now();
+    let run_id = format!(
+        "{}-{:04x}",
+        started_at.format("%Y%m%d-%H%M%S"),
+        rand::random::<u16>()
+    );
+    let binary = locate_node_binary(options.node_binary.as_deref()).map_err(anyhow::Error::from)?;
+
+    let runtime = match options.runtime {
+        RuntimeChoice::Docker => Runtime::Docker(DockerRuntime::new(
+            docker::connect().await.map_err(anyhow::Error::from)?,
+            &run_id,
+            options.subnet,
+        )),
+        RuntimeChoice::Local => Runtime::Local(LocalRuntime::new(&run_id)),
+        RuntimeChoice::Auto => match docker::connect().await {
+            Ok(d) => {
+                eprintln!("runtime: docker (the daemon answers)");
+                Runtime::Docker(DockerRuntime::new(d, &run_id, options.subnet))
+            }
+            Err(e) => {
+                eprintln!("runtime: local processes ({e})");
+                Runtime::Local(LocalRuntime::new(&run_id))
+            }
+        },
+    };
+    let runtime_kind = runtime.kind();
+    eprintln!(
+        "run {run_id}: {} peers, scenario {}, {} phases",
+        scenario.peers,
+        scenario.name,
+        scenario.phases.len()
+    );
+
+    let dir = options.results_root.join(&run_id);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let progress = MultiProgress::new();
+    let work = execute(runtime, &options, &binary, &progress, &dir);
+    let collected = tokio::select! {
+        (mut runtime, mut collected) = work => {
+            collected.image = runtime.image();
+            if options.keep && collected.failures.is_empty() {
+                eprintln!("network kept running (--keep): Ctrl-C tears it down");
+                eprintln!("Prometheus targets: {}", dir.join("prometheus-targets.json").display());
+                p2p_node::daemon::shutdown_signal().await;
+            }
+            let spinner = spinner(&progress, "tearing down");
+            let problems = runtime.teardown().await;
+            spinner.finish_and_clear();
+            collected.failures.extend(problems.into_iter().map(|p| format!("teardown: {p}")));
+            collected
+        }
+        () = p2p_node::daemon::shutdown_signal() => {
+            eprintln!("interrupted: removing everything run {run_id} created");
+            let mut problems = local::remove_leftovers(Some(&run_id)).1;
+            if let Ok(d) = docker::connect().await {
+                problems.extend(docker::remove_labelled(&d, Some(&run_id)).await.problems);
+            }
+            let mut collected = Collected::default();
+            collected.failures.push("interrupted (Ctrl-C or SIGTERM)".into());
+            collected.failures.extend(problems);
+            collected
+        }
+    };
+
+    let sla = sla::evaluate(&scenario.targets, &collected.phases);
+    let mut warnings =
+        vec!["links are unshaped: every figure is for a zero-latency network".to_owned()];
+    if runtime_kind == "local" {
+        warnings.push(
+            "local runtime: peers share one kernel and loopback; no per-peer CPU or memory limits"
+                .into(),
+        );
+    }
+    let results = RunResults {
+        schema: SCHEMA_VERSION,
+        run: RunInfo {
+            id: run_id,
+            scenario: scenario.name.clone(),
+            started_at: started_at.to_rfc3339(),
+            ended_at: chrono::Utc::now().to_rfc3339(),
+            runtime: runtime_kind.to_owned(),
+            shaper: "none".to_owned(),
+            peers: scenario.peers,
+            link: LinkInfo {
+                profile: scenario.link.profile.clone(),
+                latency_ms: scenario.link.latency.as_secs_f64() * 1e3,
+            },
+            ready_s: collected.ready_s,
+            image: collected.image,
+        },
+        phases: collected.phases,
+        resources: collected.resources,
+        shaping: ShapingReport {
+            backend: "none".into(),
+            verified: None,
+            pairs: Vec::new(),
+        },
+        sla,
+        warnings,
+        failures: collected.failures,
+    };
+    report::write_all(&dir, &results).context("writing the report")?;
+    Ok(RunOutcome { results, dir })
+}
+
+fn spinner(progress: &MultiProgress, message: &str) -> ProgressBar {
+    let bar = progress.add(ProgressBar::new_spinner());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"),
+    );
+    bar.set_message(message.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// Brings the peers up and runs every phase. Always hands the runtime back, so that it can
+/// be torn down whatever happened.
+async fn execute(
+    mut runtime: Runtime,
+    options: &UpOptions,
+    binary: &std::path::Path,
+    progress: &MultiProgress,
+    dir: &std::path::Path,
+) -> (Runtime, Collected) {
+    let mut collected = Collected::default();
+    let started = Instant::now();
+    let scenario = &options.scenario;
+    let bar = progress.add(ProgressBar::new(scenario.peers as u64));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:28} [{bar:30}] {pos}/{len} ({elapsed})")
+            .expect("valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let slots = match runtime
+        .launch(scenario.peers, binary, options.node, &bar)
+        .await
+    {
+        Ok(slots) => slots,
+        Err(e) => {
+            bar.finish_and_clear();
+            collected.failures.push(format!("launching peers: {e}"));
+            return (runtime, collected);
+        }
+    };
+
+    bar.set_message("waiting for every /health");
+    bar.set_position(0);
+    let http = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+    {
+        Ok(h) => h,
+        Err(e) => {
+            collected.failures.push(format!("HTTP client: {e}"));
+            return (runtime, collected);
+        }
+    };
+    let healthy = futures::future::join_all(slots.iter().map(|slot| {
+        let api = ApiClient::with_http(&slot.api_url(), None, http.clone());
+        let bar = &bar;
+        async move {
+            let peer_id = wait_healthy(&api, HEALTH_DEADLINE).await;
+            bar.inc(1);
+            peer_id.map(|peer_id| Peer {
+                addr: format!("/ip4/{}/tcp/{}/p2p/{peer_id}", slot.ip, slot.p2p_port),
+                slot: slot.clone(),
+                api,
+                peer_id,
+            })
+        }
+    }))
+    .await;
+    bar.finish_and_clear();
+    let mut peers = Vec::with_capacity(healthy.len());
+    for (slot, peer) in slots.iter().zip(healthy) {
+        match peer {
+            Ok(p) => peers.push(p),
+            Err(e) => collected
+                .failures
+                .push(format!("{} never became healthy: {e:#}", slot.name)),
+        }
+    }
+    if !collected.failures.is_empty() {
+        return (runtime, collected);
+    }
+
+    let mut testbed = Testbed {
+        runtime,
+        peers,
+        bootstrap_peers: Vec::new(),
+        published: Vec::new(),
+        stopped: HashSet::new(),
+        rng: rand::rngs::StdRng::seed_from_u64(options.seed),
+    };
+    if let Err(e) = report::write_prometheus_targets(dir, &testbed) {
+        eprintln!("warning: writing Prometheus targets: {e:#}");
+    }
+
+    let spin = spinner(progress, "bootstrap");
+    match bootstrap::run(&mut testbed, scenario.topology).await {
+        Ok(report) => {
+            collected.ready_s = Some(started.elapsed().as_secs_f64());
+            spin.finish_and_clear();
+            eprintln!(
+                "bootstrap: {} peers ready in {:.1} s",
+                testbed.peers.len(),
+                started.elapsed().as_secs_f64()
+            );
+            collected.phases.push(report);
+        }
+        Err(e) => {
+            spin.finish_and_clear();
+            collected.failures.push(format!("bootstrap: {e:#}"));
+            return (testbed.runtime, collected);
+        }
+    }
+
+    for phase in scenario.phases.iter().filter(|p| **p != Phase::Bootstrap) {
+        if let Some(crashed) = crashed_peers(&mut testbed).await {
+            collected
+                .failures
+                .push(format!("before phase {}: {crashed}", phase.label()));
+            break;
+        }
+        let spin = spinner(progress, phase.label());
+        let phase_started = Instant::now();
+        let live = testbed.live();
+        let before = scrape(&testbed, &live).await;
+        let outcome = phases::run(&mut testbed, phase).await;
+        let after = scrape(&testbed, &live).await;
+        spin.finish_and_clear();
+        let cpu: f64 = before
+            .iter()
+            .filter_map(|(i, m)| {
+                Some(after.iter().find(|(j, _)| j == i)?.1?.cpu_seconds? - m.as_ref()?.cpu_seconds?)
+            })
+            .sum();
+        match outcome {
+            Ok(mut reports) => {
+                for r in &mut reports {
+                    r.extra.insert("cluster_cpu_seconds".into(), cpu);
+                    eprintln!("{}", report::phase_line(r));
+                }
+                collected.phases.extend(reports);
+            }
+            Err(e) => {
+                let crashed = crashed_peers(&mut testbed).await;
+                collected.failures.push(match crashed {
+                    Some(c) => format!("phase {}: {e:#}; {c}", phase.label()),
+                    None => format!("phase {}: {e:#}", phase.label()),
+                });
+                break;
+            }
+        }
+        tracing::debug!(phase = phase.label(), elapsed = ?phase_started.elapsed(), "phase done");
+    }
+
+    if collected.failures.is_empty() {
+        let spin = spinner(progress, "collecting resources");
+        collected.resources = resources(&testbed).await;
+        spin.finish_and_clear();
+        let rss: Vec<f64> = collected
+            .resources
+            .iter()
+            .filter_map(|r| r.rss_bytes)
+            .map(|b| b as f64)
+            .collect();
+        let cpu: Vec<f64> = collected
+            .resources
+            .iter()
+            .filter_map(|r| r.cpu_seconds)
+            .collect();
+        collected
+            .phases
+            .push(PhaseReport::new("peer_rss", rss, Vec::new()).with_unit("B"));
+        collected
+            .phases
+            .push(PhaseReport::new("peer_cpu", cpu, Vec::new()));
+    }
+    (testbed.runtime, collected)
+}
+
+/// Names the peers that stopped without being asked to.
+async fn crashed_peers(testbed: &mut Testbed) -> Option<String> {
+    let mut crashed = Vec::new();
+    for i in testbed.live() {
+        if !testbed.runtime.is_running(i).await {
+            crashed.push(testbed.peers[i].slot.name.clone());
+        }
+    }
+    (!crashed.is_empty()).then(|| format!("peer(s) stopped unexpectedly: {}", crashed.join(", ")))
+}
+
+async fn resources(testbed: &Testbed) -> Vec<PeerResources> {
+    let live = testbed.live();
+    let metrics = scrape(testbed, &live).await;
+    let mut out = Vec::with_capacity(live.len());
+    for (i, m) in metrics {
+        let m = m.unwrap_or_default();
+        out.push(PeerResources {
+            peer: testbed.peers[i].slot.name.clone(),
+            rss_bytes: m.rss_bytes,
+            cpu_seconds: m.cpu_seconds,
+            container_memory_bytes: testbed.runtime.container_memory(i).await,
+            connections: m.connected_peers.map(|c| c as usize),
+        });
+    }
+    out.sort_by(|a, b| a.peer.cmp(&b.peer));
+    out
+}
