@@ -13,6 +13,9 @@ use serde_saphyr::Spanned;
 
 use crate::quantity::{self, Dimension};
 
+/// Peers that join at once with the bootstrap-peers topology, unless the scenario says.
+pub const DEFAULT_CONCURRENT_JOINS: usize = 8;
+
 /// The scenario used when none is given: the seed guide's suite and its targets.
 pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/default.yaml");
 
@@ -46,8 +49,9 @@ pub struct LinkSpec {
 /// Who dials whom at start-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Topology {
-    /// The first `count` peers are bootstrap peers; every other peer dials all of them.
-    BootstrapPeers { count: usize },
+    /// The first `count` peers are bootstrap peers; every other peer dials all of them, at
+    /// most `joins` peers joining at once.
+    BootstrapPeers { count: usize, joins: usize },
     /// Every peer dials `k` random peers that started before it.
     RandomK { k: usize },
 }
@@ -296,6 +300,7 @@ struct RawBootstrap {
     topology: Option<Spanned<String>>,
     bootstrap_peers: Option<Spanned<usize>>,
     k: Option<Spanned<usize>>,
+    concurrent_joins: Option<Spanned<usize>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -388,14 +393,21 @@ impl Scenario {
                 .map_err(|m| spanned(&l.referenced, format!("link.latency: {m}")))?,
             None => Duration::ZERO,
         };
+        let joins = match raw.bootstrap.concurrent_joins {
+            Some(j) if j.value == 0 => {
+                return Err(spanned(
+                    &j.referenced,
+                    "bootstrap.concurrent_joins must be at least 1".into(),
+                ))
+            }
+            Some(j) => j.value,
+            None => DEFAULT_CONCURRENT_JOINS,
+        };
+        let count = raw.bootstrap.bootstrap_peers.map_or(3, |c| c.value);
         let topology = match raw.bootstrap.topology {
-            None => Topology::BootstrapPeers {
-                count: raw.bootstrap.bootstrap_peers.map_or(3, |c| c.value),
-            },
+            None => Topology::BootstrapPeers { count, joins },
             Some(t) => match t.value.as_str() {
-                "bootstrap-peers" => Topology::BootstrapPeers {
-                    count: raw.bootstrap.bootstrap_peers.map_or(3, |c| c.value),
-                },
+                "bootstrap-peers" => Topology::BootstrapPeers { count, joins },
                 "random-k" => Topology::RandomK {
                     k: raw.bootstrap.k.map_or(3, |k| k.value),
                 },
@@ -410,7 +422,7 @@ impl Scenario {
             },
         };
         match topology {
-            Topology::BootstrapPeers { count: 0 } | Topology::RandomK { k: 0 } => {
+            Topology::BootstrapPeers { count: 0, .. } | Topology::RandomK { k: 0 } => {
                 return Err(at(
                     0,
                     0,
@@ -421,7 +433,7 @@ impl Scenario {
         }
         let resources = Resources {
             cpus: match raw.resources.cpus {
-                Some(c) if !(c.value > 0.0) => {
+                Some(c) if c.value.is_nan() || c.value <= 0.0 => {
                     return Err(spanned(
                         &c.referenced,
                         format!("resources.cpus must be positive, got {}", c.value),
@@ -526,7 +538,7 @@ fn validate_phase(raw: RawPhase) -> Result<Phase, String> {
             Phase::Install(p)
         }
         RawPhase::Churn(p) => {
-            if !(p.fraction > 0.0 && p.fraction < 1.0) {
+            if p.fraction.is_nan() || p.fraction <= 0.0 || p.fraction >= 1.0 {
                 return Err(format!(
                     "churn.fraction must be between 0 and 1 (exclusive), got {}",
                     p.fraction
@@ -608,7 +620,13 @@ mod tests {
         let s = Scenario::parse("m.yaml", "phases:\n  - bootstrap: {}\n  - publish: {}\n").unwrap();
         assert_eq!(s.peers, 10);
         assert_eq!(s.link.latency, Duration::ZERO);
-        assert_eq!(s.topology, Topology::BootstrapPeers { count: 3 });
+        assert_eq!(
+            s.topology,
+            Topology::BootstrapPeers {
+                count: 3,
+                joins: DEFAULT_CONCURRENT_JOINS
+            }
+        );
         assert_eq!(s.phases[1], Phase::Publish(PublishPhase::default()));
     }
 

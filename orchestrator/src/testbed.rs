@@ -16,6 +16,8 @@ use crate::runtime::{PeerSlot, Runtime};
 pub const FAN_OUT: usize = 32;
 /// A node's API must answer this fast once started.
 pub const HEALTH_DEADLINE: Duration = Duration::from_secs(60);
+/// One poll of a node's `/health` or `/status`: a node that takes longer counts as not ready.
+pub const POLL_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct Peer {
@@ -72,7 +74,10 @@ impl Testbed {
 pub async fn wait_healthy(api: &ApiClient, deadline: Duration) -> anyhow::Result<String> {
     let started = Instant::now();
     loop {
-        match api.get::<Health>("/health").await {
+        let poll = tokio::time::timeout(POLL_TIMEOUT, api.get::<Health>("/health"))
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("no answer within {POLL_TIMEOUT:?}")));
+        match poll {
             Ok(health) => return Ok(health.peer_id),
             Err(e) if started.elapsed() > deadline => {
                 anyhow::bail!("not healthy after {deadline:?}: {e:#}")

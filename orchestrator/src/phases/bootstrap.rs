@@ -2,12 +2,13 @@
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use p2p_node::api::types::{BootstrapOutcome, BootstrapRequest, NodeStatus};
 use rand::seq::SliceRandom;
 
 use crate::results::PhaseReport;
 use crate::scenario::Topology;
-use crate::testbed::Testbed;
+use crate::testbed::{Testbed, POLL_TIMEOUT};
 
 const READY_DEADLINE: Duration = Duration::from_secs(120);
 
@@ -22,7 +23,7 @@ pub async fn run(testbed: &mut Testbed, topology: Topology) -> anyhow::Result<Ph
         Err(e) => errors.push(format!("{e:#}")),
     };
     match topology {
-        Topology::BootstrapPeers { count } => {
+        Topology::BootstrapPeers { count, joins } => {
             let seeds: Vec<usize> = (0..count.min(n)).collect();
             testbed.bootstrap_peers = seeds.clone();
             // The seeds join each other first, one after the other.
@@ -37,20 +38,20 @@ pub async fn run(testbed: &mut Testbed, topology: Topology) -> anyhow::Result<Ph
                 .iter()
                 .map(|&j| testbed.peers[j].addr.clone())
                 .collect();
-            let others: Vec<usize> = (seeds.len()..n).collect();
-            let outcomes = testbed
-                .on_peers(&others, |peer| {
+            // At most `joins` peers join at once: a join storm of the whole network on a
+            // couple of cores would measure the CPU, not the protocol.
+            let joining = (seeds.len()..n).map(|i| &testbed.peers[i]);
+            let outcomes: Vec<anyhow::Result<BootstrapOutcome>> = futures::stream::iter(joining)
+                .map(|peer| {
                     let request = BootstrapRequest {
                         peers: seed_addrs.clone(),
                     };
-                    async move {
-                        peer.api
-                            .post::<_, BootstrapOutcome>("/bootstrap", &request)
-                            .await
-                    }
+                    async move { peer.api.post("/bootstrap", &request).await }
                 })
+                .buffer_unordered(joins)
+                .collect()
                 .await;
-            for (_, outcome) in outcomes {
+            for outcome in outcomes {
                 record(outcome);
             }
         }
@@ -91,13 +92,16 @@ pub async fn wait_for_routing(testbed: &Testbed) -> anyhow::Result<()> {
     loop {
         let statuses = testbed
             .on_peers(&live, |peer| async move {
-                peer.api.get::<NodeStatus>("/status").await
+                tokio::time::timeout(POLL_TIMEOUT, peer.api.get::<NodeStatus>("/status"))
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
             })
             .await;
         let lagging: Vec<String> = statuses
             .iter()
             .filter(|(_, s)| {
-                s.as_ref().map_or(true, |s| {
+                s.as_ref().is_none_or(|s| {
                     s.network.routing_table_size < wanted || s.network.gossip_mesh_peers == 0
                 })
             })

@@ -10,7 +10,7 @@ use std::time::Instant;
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, ExecConfig, HostConfig, Ipam,
-    IpamConfig, NetworkCreateRequest, NetworkingConfig,
+    IpamConfig, NetworkCreateRequest, NetworkDisconnectRequest, NetworkingConfig,
 };
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateContainerOptionsBuilder, ListContainersOptionsBuilder,
@@ -22,7 +22,10 @@ use futures::StreamExt;
 use ipnet::Ipv4Net;
 use sha2::{Digest, Sha256};
 
-use super::{docker_err, node_args, CliRun, InfraError, NodeOptions, PeerSlot, RUN_LABEL};
+use super::host::{ensure_neighbour_capacity, NeighbourTable};
+use super::{
+    docker_err, node_args, CliRun, InfraError, NodeOptions, PeerSlot, NODE_ENV, RUN_LABEL,
+};
 
 const P2P_PORT: u16 = 4001;
 const API_PORT: u16 = 8080;
@@ -44,6 +47,7 @@ pub struct DockerRuntime {
     image: Option<String>,
     network: Option<String>,
     containers: Vec<String>,
+    neighbours: NeighbourTable,
 }
 
 /// Connects to the local engine (socket or `DOCKER_HOST`) and checks that it answers.
@@ -70,6 +74,7 @@ impl DockerRuntime {
             image: None,
             network: None,
             containers: Vec::new(),
+            neighbours: NeighbourTable::default(),
         }
     }
 
@@ -92,6 +97,7 @@ impl DockerRuntime {
         let image = self.ensure_image(binary).await?;
         self.image = Some(image.clone());
 
+        self.neighbours = ensure_neighbour_capacity(count)?;
         progress.set_message("creating the run's network");
         let subnet = match self.subnet {
             Some(s) => s,
@@ -361,9 +367,7 @@ async fn create_and_start(
     let body = ContainerCreateBody {
         image: Some(image.to_owned()),
         cmd: Some(cmd),
-        env: Some(vec![
-            "RUST_LOG=info,libp2p_gossipsub=warn,libp2p_kad=warn".into()
-        ]),
+        env: Some(NODE_ENV.iter().map(|(k, v)| format!("{k}={v}")).collect()),
         labels: Some(labels),
         host_config: Some(HostConfig {
             network_mode: Some(network.to_owned()),
@@ -486,6 +490,10 @@ pub struct Removed {
 }
 
 /// Removes the containers and networks of run `run` (or of every run), matched by label.
+///
+/// Containers leave their networks one at a time before they are removed: Docker 20.10 can
+/// lose count of a network's endpoints when many containers on it are removed at once, and
+/// then refuses to remove the network ("has active endpoints") until the daemon restarts.
 pub async fn remove_labelled(docker: &Docker, run: Option<&str>) -> Removed {
     let label = match run {
         Some(id) => format!("{RUN_LABEL}={id}"),
@@ -493,7 +501,7 @@ pub async fn remove_labelled(docker: &Docker, run: Option<&str>) -> Removed {
     };
     let filters = HashMap::from([("label", vec![label.as_str()])]);
     let mut removed = Removed::default();
-    match docker
+    let containers: Vec<String> = match docker
         .list_containers(Some(
             ListContainersOptionsBuilder::default()
                 .all(true)
@@ -502,37 +510,13 @@ pub async fn remove_labelled(docker: &Docker, run: Option<&str>) -> Removed {
         ))
         .await
     {
-        Ok(containers) => {
-            let docker = &docker;
-            let outcomes: Vec<Result<(), String>> =
-                futures::stream::iter(containers.into_iter().filter_map(|c| c.id))
-                    .map(|id| async move {
-                        docker
-                            .remove_container(
-                                &id,
-                                Some(
-                                    RemoveContainerOptionsBuilder::default()
-                                        .force(true)
-                                        .v(true)
-                                        .build(),
-                                ),
-                            )
-                            .await
-                            .map_err(|e| format!("removing container {id}: {e}"))
-                    })
-                    .buffer_unordered(LAUNCH_CONCURRENCY)
-                    .collect()
-                    .await;
-            for outcome in outcomes {
-                match outcome {
-                    Ok(()) => removed.containers += 1,
-                    Err(e) => removed.problems.push(e),
-                }
-            }
+        Ok(list) => list.into_iter().filter_map(|c| c.id).collect(),
+        Err(e) => {
+            removed.problems.push(format!("listing containers: {e}"));
+            Vec::new()
         }
-        Err(e) => removed.problems.push(format!("listing containers: {e}")),
-    }
-    match docker
+    };
+    let networks: Vec<String> = match docker
         .list_networks(Some(
             ListNetworksOptionsBuilder::default()
                 .filters(&filters)
@@ -540,17 +524,68 @@ pub async fn remove_labelled(docker: &Docker, run: Option<&str>) -> Removed {
         ))
         .await
     {
-        Ok(networks) => {
-            for id in networks.into_iter().filter_map(|n| n.id) {
-                match docker.remove_network(&id).await {
-                    Ok(()) => removed.networks += 1,
-                    Err(e) => removed.problems.push(format!("removing network {id}: {e}")),
-                }
-            }
+        Ok(list) => list.into_iter().filter_map(|n| n.id).collect(),
+        Err(e) => {
+            removed.problems.push(format!("listing networks: {e}"));
+            Vec::new()
         }
-        Err(e) => removed.problems.push(format!("listing networks: {e}")),
+    };
+    for network in &networks {
+        for container in &containers {
+            let request = NetworkDisconnectRequest {
+                container: container.clone(),
+                force: Some(true),
+            };
+            // A container that is not attached (any more) is what we want anyway.
+            let _ = docker.disconnect_network(network, request).await;
+        }
+    }
+    let outcomes: Vec<Result<(), String>> = futures::stream::iter(&containers)
+        .map(|id| async move {
+            docker
+                .remove_container(
+                    id,
+                    Some(
+                        RemoveContainerOptionsBuilder::default()
+                            .force(true)
+                            .v(true)
+                            .build(),
+                    ),
+                )
+                .await
+                .map_err(|e| format!("removing container {id}: {e}"))
+        })
+        .buffer_unordered(LAUNCH_CONCURRENCY)
+        .collect()
+        .await;
+    for outcome in outcomes {
+        match outcome {
+            Ok(()) => removed.containers += 1,
+            Err(e) => removed.problems.push(e),
+        }
+    }
+    for network in &networks {
+        match remove_network(docker, network).await {
+            Ok(()) => removed.networks += 1,
+            Err(e) => removed.problems.push(e),
+        }
     }
     removed
+}
+
+/// Removes a network, waiting up to 10 s for Docker to release its last endpoints.
+async fn remove_network(docker: &Docker, id: &str) -> Result<(), String> {
+    let mut attempts = 0;
+    loop {
+        match docker.remove_network(id).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempts < 20 && e.to_string().contains("active endpoints") => {
+                attempts += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(format!("removing network {id}: {e}")),
+        }
+    }
 }
 
 /// Containers and networks of each run still present, by run id.

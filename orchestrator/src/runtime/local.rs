@@ -101,7 +101,7 @@ impl LocalRuntime {
             })?;
         Command::new(&self.binary)
             .args(args)
-            .env("RUST_LOG", "info,libp2p_gossipsub=warn,libp2p_kad=warn")
+            .envs(super::NODE_ENV)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

@@ -4,6 +4,7 @@
 
 mod binary;
 pub mod docker;
+mod host;
 pub mod local;
 
 use std::net::Ipv4Addr;
@@ -35,6 +36,13 @@ impl PeerSlot {
         format!("http://{}:{}", self.ip, self.api_port)
     }
 }
+
+/// Environment of every node. glibc gives each thread that allocates its own malloc arena;
+/// two arenas keep a node's resident memory close to what it uses.
+pub(crate) const NODE_ENV: [(&str, &str); 2] = [
+    ("RUST_LOG", "info,libp2p_gossipsub=warn,libp2p_kad=warn"),
+    ("MALLOC_ARENA_MAX", "2"),
+];
 
 /// How each node is started.
 #[derive(Debug, Clone, Copy)]
@@ -92,6 +100,8 @@ pub enum InfraError {
     ImageBuild(String),
     #[error("p2p-node binary: {0}")]
     Binary(String),
+    #[error("host setting: {0}")]
+    HostSetting(String),
     #[error("no free subnet for the run's network: {0}")]
     NoSubnet(String),
     #[error("peer {peer}: {detail}")]

@@ -1,0 +1,413 @@
+//! `orchestrator up` end to end, as a user runs it: real containers on this machine's Docker
+//! engine, real local processes, bad scenarios, a peer killed mid-run, an interrupted run.
+//! Every test checks that nothing the run created is left behind.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bollard::query_parameters::{
+    KillContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
+};
+use orchestrator::results::RunResults;
+
+const BIN: &str = env!("CARGO_BIN_EXE_orchestrator");
+/// Runs share two cores: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Every phase, small, with targets a loaded CI machine meets.
+const ALL_PHASES: &str = r#"
+name: all-phases
+phases:
+  - bootstrap: {}
+  - publish: { packages: 20, publishers: 4 }
+  - dht_lookup: { peers: 5, lookups_per_peer: 5 }
+  - search: { scope: local, peers: 5, queries_per_peer: 10 }
+  - search: { scope: network, peers: 3, queries_per_peer: 3 }
+  - gossip: { messages: 5, interval: 20ms, settle: 2s }
+  - concurrent_search: { levels: [1, 10], rounds: 2 }
+  - install: { installs: 5 }
+  - churn: { fraction: 0.2, lookups_per_peer: 3 }
+  - cli: { runs: 2 }
+targets:
+  - { metric: dht_lookup.p95, max: 10s }
+  - { metric: gossip_network_wide.coverage, min: 100% }
+  - { metric: install.error_rate, max: 0 }
+"#;
+
+const PHASE_NAMES: &[&str] = &[
+    "bootstrap",
+    "publish",
+    "dht_lookup",
+    "search_local",
+    "search_network",
+    "gossip",
+    "gossip_network_wide",
+    "concurrent_search_1",
+    "concurrent_search_10",
+    "install",
+    "churn_lookup",
+    "churn_rejoin",
+    "churn_recovery",
+    "cli_search",
+    "cli_install",
+    "cli_publish",
+    "peer_rss",
+    "peer_cpu",
+];
+
+fn write_scenario(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("scenario.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn up(results: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("up")
+        .arg("--results-dir")
+        .arg(results)
+        .args(args)
+        .output()
+        .expect("the orchestrator runs")
+}
+
+fn only_run(results: &Path) -> (String, RunResults) {
+    let runs: Vec<PathBuf> = std::fs::read_dir(results)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "one run directory: {runs:?}");
+    let id = runs[0].file_name().unwrap().to_string_lossy().into_owned();
+    (id, RunResults::load(&runs[0]).unwrap())
+}
+
+fn docker() -> Option<bollard::Docker> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    match rt.block_on(orchestrator::runtime::docker::connect()) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            eprintln!(
+                "\n*** SKIPPED: no Docker daemon answers ({e}); the Docker tests did not run ***\n"
+            );
+            None
+        }
+    }
+}
+
+/// Containers and networks still labelled with `run`.
+fn docker_leftovers(docker: &bollard::Docker, run: &str) -> (usize, usize) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let label = format!("p2p-testbed.run={run}");
+    let filters = HashMap::from([("label", vec![label.as_str()])]);
+    rt.block_on(async {
+        let containers = docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .unwrap();
+        let networks = docker
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .unwrap();
+        (containers.len(), networks.len())
+    })
+}
+
+fn assert_all_phases(results: &RunResults) {
+    for name in PHASE_NAMES {
+        let phase = results
+            .phase(name)
+            .unwrap_or_else(|| panic!("phase {name} missing"));
+        assert!(
+            phase.summary.count > 0,
+            "phase {name} has no samples: {:?}",
+            phase.error_examples
+        );
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn docker_run_of_ten_peers_through_all_phases_leaves_nothing() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(docker) = docker() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(dir.path(), ALL_PHASES);
+    let results_dir = dir.path().join("results");
+    let out = up(
+        &results_dir,
+        &[
+            "--runtime",
+            "docker",
+            "--peers",
+            "10",
+            "--scenario",
+            scenario.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{}", stderr(&out));
+
+    let (run, results) = only_run(&results_dir);
+    assert_eq!(results.run.runtime, "docker");
+    assert_eq!(results.run.peers, 10);
+    assert!(results
+        .run
+        .image
+        .as_deref()
+        .is_some_and(|i| i.starts_with("p2p-testbed/node:")));
+    assert!(results.failures.is_empty(), "{:?}", results.failures);
+    assert_all_phases(&results);
+    assert!(results.sla.iter().all(|s| s.pass));
+    assert_eq!(results.resources.len(), 10);
+    assert!(results
+        .resources
+        .iter()
+        .all(|r| r.container_memory_bytes.is_some()));
+    for file in [
+        "summary.md",
+        "junit.xml",
+        "prometheus-targets.json",
+        "plots/latency_cdf.png",
+        "plots/gossip_propagation.png",
+        "plots/memory_per_peer.png",
+        "plots/bootstrap_times.png",
+    ] {
+        assert!(
+            results_dir.join(&run).join(file).is_file(),
+            "{file} missing"
+        );
+    }
+    assert_eq!(
+        docker_leftovers(&docker, &run),
+        (0, 0),
+        "containers or networks left behind"
+    );
+}
+
+#[test]
+fn local_runtime_runs_every_phase_and_a_missed_target_exits_1() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let impossible = format!("{ALL_PHASES}  - {{ metric: search_local.p99, max: 1ns }}\n");
+    let scenario = write_scenario(dir.path(), &impossible);
+    let results_dir = dir.path().join("results");
+    let out = up(
+        &results_dir,
+        &[
+            "--runtime",
+            "local",
+            "--peers",
+            "8",
+            "--scenario",
+            scenario.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("search_local.p99") && stdout.contains("FAIL"),
+        "{stdout}"
+    );
+
+    let (run, results) = only_run(&results_dir);
+    assert_eq!(results.run.runtime, "local");
+    assert_all_phases(&results);
+    let missed: Vec<&str> = results
+        .sla
+        .iter()
+        .filter(|s| !s.pass)
+        .map(|s| s.metric.as_str())
+        .collect();
+    assert_eq!(missed, ["search_local.p99"]);
+    assert!(
+        std::fs::read_to_string(results_dir.join(&run).join("junit.xml"))
+            .unwrap()
+            .contains("failures=\"1\"")
+    );
+    assert!(
+        !orchestrator::runtime::local::work_root()
+            .join(&run)
+            .exists(),
+        "work directory left behind"
+    );
+}
+
+#[test]
+fn a_scenario_with_errors_names_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        "peers: 4\nphases:\n  - publish: { packages: 0 }\n",
+    );
+    let out = up(
+        &dir.path().join("results"),
+        &["--scenario", scenario.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("{}:3:", scenario.display())), "{err}");
+    assert!(err.contains("publish.packages must be at least 1"), "{err}");
+
+    let out = up(&dir.path().join("results"), &["--peers", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--peers must be at least 2"));
+
+    let out = up(&dir.path().join("results"), &["--latency", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--latency"));
+
+    let missing = up(
+        &dir.path().join("results"),
+        &["--scenario", "/nonexistent.yaml"],
+    );
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("/nonexistent.yaml"));
+}
+
+/// Waits for the run's Prometheus targets file: the peers are up and healthy then.
+fn wait_for_run(results: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(entries) = std::fs::read_dir(results) {
+            for e in entries.flatten() {
+                if e.path().join("prometheus-targets.json").exists() {
+                    return e.file_name().to_string_lossy().into_owned();
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "the run never came up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+const SLOW_GOSSIP: &str = r#"
+phases:
+  - bootstrap: {}
+  - publish: { packages: 5, publishers: 2 }
+  - gossip: { messages: 2, settle: 15s }
+  - dht_lookup: { peers: 3, lookups_per_peer: 2 }
+"#;
+
+#[test]
+fn a_peer_killed_mid_run_is_reported_and_cleaned_up() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(docker) = docker() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(dir.path(), SLOW_GOSSIP);
+    let results_dir = dir.path().join("results");
+    let child = Command::new(BIN)
+        .args([
+            "up",
+            "--runtime",
+            "docker",
+            "--peers",
+            "6",
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--results-dir",
+        ])
+        .arg(&results_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = wait_for_run(&results_dir);
+    // Bootstrap and publish take a few seconds; the gossip phase then waits 15 s.
+    std::thread::sleep(Duration::from_secs(6));
+    let victim = format!("p2p-{run}-0004");
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(
+            docker.kill_container(
+                &victim,
+                Some(
+                    KillContainerOptionsBuilder::default()
+                        .signal("SIGKILL")
+                        .build(),
+                ),
+            ),
+        )
+        .expect("killing a peer");
+
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "stderr:\n{}", stderr(&out));
+    let results = RunResults::load(&results_dir.join(&run)).unwrap();
+    assert!(
+        results
+            .failures
+            .iter()
+            .any(|f| f.contains("stopped unexpectedly") && f.contains(&victim)),
+        "{:?}",
+        results.failures
+    );
+    assert!(
+        results.phase("gossip").is_some(),
+        "phases before the crash are kept"
+    );
+    assert_eq!(
+        docker_leftovers(&docker, &run),
+        (0, 0),
+        "containers or networks left behind"
+    );
+}
+
+#[test]
+fn an_interrupted_run_removes_everything() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(dir.path(), SLOW_GOSSIP);
+    let results_dir = dir.path().join("results");
+    let child = Command::new(BIN)
+        .args([
+            "up",
+            "--runtime",
+            "local",
+            "--peers",
+            "5",
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--results-dir",
+        ])
+        .arg(&results_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = wait_for_run(&results_dir);
+    std::thread::sleep(Duration::from_secs(3));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "stderr:\n{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"));
+    let results = RunResults::load(&results_dir.join(&run)).unwrap();
+    assert!(results.failures.iter().any(|f| f.contains("interrupted")));
+    assert!(
+        !orchestrator::runtime::local::work_root()
+            .join(&run)
+            .exists(),
+        "work directory left behind"
+    );
+    let leftover = Command::new("pgrep").args(["-f", &run]).output().unwrap();
+    assert!(
+        leftover.stdout.is_empty(),
+        "processes left: {}",
+        String::from_utf8_lossy(&leftover.stdout)
+    );
+}
