@@ -8,7 +8,7 @@ use std::time::Duration;
 use prometheus_client::encoding::{
     DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric,
 };
-use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
@@ -23,6 +23,8 @@ pub const GOSSIP_PROPAGATION_SECONDS: &str = "p2p_gossip_propagation_seconds";
 pub const CONNECTED_PEERS: &str = "p2p_connected_peers";
 pub const ROUTING_TABLE_PEERS: &str = "p2p_routing_table_peers";
 pub const PACKAGES_STORED: &str = "p2p_packages_stored";
+/// Registered without the `_total` suffix, which the encoder appends to counters.
+pub const SWARM_EVENTS: &str = "p2p_swarm_events";
 pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "process_resident_memory_bytes";
 /// Registered without the `_total` suffix, which the encoder appends to counters.
 pub const PROCESS_CPU_SECONDS: &str = "process_cpu_seconds";
@@ -59,6 +61,8 @@ pub struct Metrics {
     pub connected_peers: Gauge,
     pub routing_table_peers: Gauge,
     pub packages_stored: Gauge,
+    /// Swarm events the event loop has handled (the unit of "CPU per event cycle").
+    pub swarm_events: Counter,
 }
 
 impl Metrics {
@@ -74,6 +78,7 @@ impl Metrics {
             connected_peers: Gauge::default(),
             routing_table_peers: Gauge::default(),
             packages_stored: Gauge::default(),
+            swarm_events: Counter::default(),
         };
         registry.register(
             DHT_LOOKUP_SECONDS,
@@ -119,6 +124,11 @@ impl Metrics {
             PACKAGES_STORED,
             "Packages whose content this node stores",
             m.packages_stored.clone(),
+        );
+        registry.register(
+            SWARM_EVENTS,
+            "Swarm events handled by the network event loop",
+            m.swarm_events.clone(),
         );
         registry.register_collector(Box::new(ProcessCollector));
         m
@@ -243,6 +253,7 @@ mod tests {
             "p2p_packages_stored 3",
             "process_resident_memory_bytes ",
             "process_cpu_seconds_total ",
+            "p2p_swarm_events_total 0",
         ] {
             assert!(text.contains(name), "missing {name} in:\n{text}");
         }

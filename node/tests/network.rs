@@ -167,6 +167,31 @@ async fn corrupted_provider_is_rejected_and_nothing_is_stored() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_from_an_address_without_peer_id() {
+    let seed = start_node().await;
+    let joiner = start_node().await;
+    let mut plain = seed.node.listen_addrs()[0].clone();
+    assert!(matches!(
+        plain.pop(),
+        Some(libp2p::multiaddr::Protocol::P2p(_))
+    ));
+    let outcome = joiner
+        .node
+        .market()
+        .network()
+        .bootstrap(vec![plain], common::WAIT)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.routing_table_size, 1,
+        "the seed's peer id was learned from the dial"
+    );
+    let status = joiner.node.market().status().await.unwrap();
+    assert_eq!(status.network.connected_peers, 1);
+    shutdown(vec![seed, joiner]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_and_identity_survive_a_restart() {
     let first = start_node().await;
     let market = first.node.market().clone();

@@ -91,14 +91,14 @@ impl From<StoreError> for ApiError {
 impl From<NetworkError> for ApiError {
     fn from(e: NetworkError) -> Self {
         let status = match &e {
-            NetworkError::AddressWithoutPeer(_) => StatusCode::BAD_REQUEST,
             NetworkError::NoKnownPeers => StatusCode::CONFLICT,
             NetworkError::RecordNotFound => StatusCode::NOT_FOUND,
             NetworkError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             NetworkError::EventLoopGone | NetworkError::Build(_) | NetworkError::Listen { .. } => {
                 return Self::internal(e)
             }
-            NetworkError::Kademlia { .. }
+            NetworkError::Unreachable(_)
+            | NetworkError::Kademlia { .. }
             | NetworkError::Request { .. }
             | NetworkError::Publish(_) => StatusCode::BAD_GATEWAY,
         };

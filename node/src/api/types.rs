@@ -25,7 +25,8 @@ pub struct NodeStatus {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BootstrapRequest {
-    /// Multiaddrs ending in `/p2p/<peer id>`.
+    /// Multiaddrs, best ending in `/p2p/<peer id>`; without it the address is dialed and the
+    /// peer id learned from the connection.
     pub peers: Vec<String>,
 }
 

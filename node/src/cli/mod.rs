@@ -55,7 +55,8 @@ pub struct RunArgs {
     /// Address of the HTTP control API.
     #[arg(long, env = "P2P_NODE_API_ADDR", default_value = "127.0.0.1:8080")]
     pub api_addr: SocketAddr,
-    /// Peer to bootstrap from, `/ip4/…/tcp/…/p2p/<peer id>` (repeatable). No peer is
+    /// Peer to bootstrap from, `/ip4/…/tcp/…[/p2p/<peer id>]` (repeatable; without a peer
+    /// id the address is dialed and the id learned from the connection). No peer is
     /// contacted that was not given here or learned from a given peer.
     #[arg(long, env = "P2P_NODE_BOOTSTRAP", value_delimiter = ',')]
     pub bootstrap: Vec<Multiaddr>,

@@ -1,13 +1,17 @@
 //! The composed `NetworkBehaviour` and the swarm built around it.
 
+use libp2p::core::transport::MemoryTransport;
+use libp2p::core::upgrade;
 use libp2p::identity::Keypair;
 use libp2p::kad::store::{MemoryStore, MemoryStoreConfig};
 use libp2p::request_response::{self, cbor, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{connection_limits, gossipsub, identify, kad, noise, ping, tcp, yamux, Swarm};
+use libp2p::{
+    connection_limits, gossipsub, identify, kad, noise, ping, tcp, yamux, Swarm, Transport,
+};
 use prometheus_client::registry::Registry;
 
-use super::config::NetworkConfig;
+use super::config::{NetworkConfig, TransportKind};
 use super::error::NetworkError;
 use super::protocol::{
     FetchRequest, FetchResponse, SearchRequest, SearchResponse, ANNOUNCE_TOPIC, FETCH_PROTOCOL,
@@ -112,18 +116,39 @@ pub(super) fn build_swarm(
     config: &NetworkConfig,
     registry: &mut Registry,
 ) -> Result<Swarm<MarketBehaviour>, NetworkError> {
-    let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .map_err(|e| NetworkError::Build(format!("tcp transport: {e}")))?
-        .with_bandwidth_metrics(registry.sub_registry_with_prefix("libp2p"))
-        .with_behaviour(|key| MarketBehaviour::new(key, config).map_err(Box::from))
-        .map_err(|e| NetworkError::Build(e.to_string()))?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(config.idle_timeout))
-        .build();
+    let builder = libp2p::SwarmBuilder::with_existing_identity(keypair).with_tokio();
+    let swarm_config =
+        |c: libp2p::swarm::Config| c.with_idle_connection_timeout(config.idle_timeout);
+    let behaviour = |key: &Keypair| MarketBehaviour::new(key, config).map_err(Box::from);
+    let build_err = |e: &dyn std::fmt::Display| NetworkError::Build(e.to_string());
+    let swarm = match config.transport {
+        TransportKind::Tcp => builder
+            .with_tcp(
+                tcp::Config::default().nodelay(true),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .map_err(|e| build_err(&e))?
+            .with_bandwidth_metrics(registry.sub_registry_with_prefix("libp2p"))
+            .with_behaviour(behaviour)
+            .map_err(|e| build_err(&e))?
+            .with_swarm_config(swarm_config)
+            .build(),
+        TransportKind::Memory => builder
+            .with_other_transport(|key| {
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
+                    MemoryTransport::default()
+                        .upgrade(upgrade::Version::V1)
+                        .authenticate(noise::Config::new(key)?)
+                        .multiplex(yamux::Config::default()),
+                )
+            })
+            .map_err(|e| build_err(&e))?
+            .with_bandwidth_metrics(registry.sub_registry_with_prefix("libp2p"))
+            .with_behaviour(behaviour)
+            .map_err(|e| build_err(&e))?
+            .with_swarm_config(swarm_config)
+            .build(),
+    };
     Ok(swarm)
 }

@@ -60,8 +60,9 @@ impl Client {
         rx.await.map_err(|_| NetworkError::EventLoopGone)
     }
 
-    /// Adds the given peers (addresses ending in `/p2p/<peer id>`) and runs a Kademlia
-    /// bootstrap; returns when it has finished.
+    /// Adds the given peers and runs a Kademlia bootstrap; returns when it has finished.
+    /// Addresses without `/p2p/<peer id>` are dialed first and the peer id learned from the
+    /// connection.
     pub async fn bootstrap(
         &self,
         peers: Vec<Multiaddr>,

@@ -4,13 +4,25 @@ use std::time::Duration;
 
 use libp2p::Multiaddr;
 
+/// The transport peers talk over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TransportKind {
+    /// TCP + Noise + Yamux: what real deployments, containers and processes use.
+    #[default]
+    Tcp,
+    /// libp2p's in-process memory transport + Noise + Yamux: for networks of hundreds of
+    /// nodes in one process (benchmarks), which TCP would exhaust file descriptors for.
+    Memory,
+}
+
 /// How the node's swarm is set up.
 ///
-/// Defaults: listen on `/ip4/0.0.0.0/tcp/0`, at most 256 established connections (2 per
+/// Defaults: TCP, listen on `/ip4/0.0.0.0/tcp/0`, at most 256 established connections (2 per
 /// peer), idle connections closed after 60 s, Kademlia queries and requests time out after
 /// 30 s and 15 s, gossipsub heartbeat every 500 ms.
 #[derive(Debug, Clone)]
 pub struct NetworkConfig {
+    pub transport: TransportKind,
     pub listen: Vec<Multiaddr>,
     pub max_connections: u32,
     pub max_connections_per_peer: u32,
@@ -23,6 +35,7 @@ pub struct NetworkConfig {
 impl Default for NetworkConfig {
     fn default() -> Self {
         Self {
+            transport: TransportKind::Tcp,
             listen: vec!["/ip4/0.0.0.0/tcp/0".parse().expect("valid multiaddr")],
             max_connections: 256,
             max_connections_per_peer: 2,

@@ -10,8 +10,8 @@ pub enum NetworkError {
     Build(String),
     #[error("cannot listen on {addr}: {detail}")]
     Listen { addr: Multiaddr, detail: String },
-    #[error("address {0} does not end in /p2p/<peer id>")]
-    AddressWithoutPeer(Multiaddr),
+    #[error("could not reach any bootstrap address: {0}")]
+    Unreachable(String),
     #[error("no known peers: give bootstrap addresses first")]
     NoKnownPeers,
     #[error("no record found in the DHT")]

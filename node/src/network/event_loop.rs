@@ -9,7 +9,8 @@ use libp2p::kad::{self, GetProvidersOk, GetRecordOk, QueryId, QueryResult, Quoru
 use libp2p::metrics::Recorder;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
-use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{gossipsub, identify, Multiaddr, PeerId, Swarm};
 use tokio::sync::{mpsc, watch};
 
@@ -36,6 +37,14 @@ struct PendingProviders {
     found: HashSet<PeerId>,
 }
 
+/// A bootstrap waiting for dials to addresses given without a peer id.
+struct PendingDials {
+    dials: HashSet<ConnectionId>,
+    errors: Vec<String>,
+    started: Instant,
+    reply: Reply<BootstrapOutcome>,
+}
+
 /// Providers an install wants before it starts fetching.
 const ENOUGH_PROVIDERS: usize = 3;
 
@@ -47,6 +56,7 @@ pub struct EventLoop {
     libp2p_metrics: libp2p::metrics::Metrics,
     topic: gossipsub::IdentTopic,
     pending_bootstrap: HashMap<QueryId, (Instant, Reply<BootstrapOutcome>)>,
+    pending_dials: Vec<PendingDials>,
     pending_put_record: HashMap<QueryId, Reply<()>>,
     pending_get_record: HashMap<QueryId, PendingLookup>,
     pending_start_providing: HashMap<QueryId, Reply<()>>,
@@ -71,6 +81,7 @@ impl EventLoop {
             libp2p_metrics,
             topic: gossipsub::IdentTopic::new(ANNOUNCE_TOPIC),
             pending_bootstrap: HashMap::new(),
+            pending_dials: Vec::new(),
             pending_put_record: HashMap::new(),
             pending_get_record: HashMap::new(),
             pending_start_providing: HashMap::new(),
@@ -96,6 +107,7 @@ impl EventLoop {
     }
 
     fn on_swarm_event(&mut self, event: SwarmEvent<MarketBehaviourEvent>) {
+        self.metrics.swarm_events.inc();
         self.libp2p_metrics.record(&event);
         match event {
             SwarmEvent::Behaviour(MarketBehaviourEvent::Kad(e)) => {
@@ -136,15 +148,31 @@ impl EventLoop {
                 );
             }
             SwarmEvent::Behaviour(MarketBehaviourEvent::Limits(never)) => match never {},
-            SwarmEvent::ConnectionEstablished { .. } | SwarmEvent::ConnectionClosed { .. } => {
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                endpoint,
+                ..
+            } => {
+                let peers = self.swarm.network_info().num_peers();
+                self.metrics.connected_peers.set(peers as i64);
+                let address = endpoint.get_remote_address().clone();
+                self.on_dial_done(connection_id, Ok((peer_id, address)));
+            }
+            SwarmEvent::ConnectionClosed { .. } => {
                 let peers = self.swarm.network_info().num_peers();
                 self.metrics.connected_peers.set(peers as i64);
             }
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!(%address, "listening");
             }
-            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+            SwarmEvent::OutgoingConnectionError {
+                peer_id,
+                connection_id,
+                error,
+            } => {
                 tracing::debug!(?peer_id, %error, "dial failed");
+                self.on_dial_done(connection_id, Err(error.to_string()));
             }
             _ => {}
         }
@@ -319,22 +347,36 @@ impl EventLoop {
             }
             Command::Bootstrap { peers, reply } => {
                 let local_peer = *self.swarm.local_peer_id();
+                let (mut dials, mut errors) = (HashSet::new(), Vec::new());
                 for addr in peers {
-                    let Some(peer) = peer_of(&addr) else {
-                        let _ = reply.send(Err(NetworkError::AddressWithoutPeer(addr)));
-                        return;
-                    };
-                    if peer != local_peer {
-                        self.swarm.behaviour_mut().kad.add_address(&peer, addr);
+                    match peer_of(&addr) {
+                        Some(peer) if peer == local_peer => {}
+                        Some(peer) => {
+                            self.swarm.behaviour_mut().kad.add_address(&peer, addr);
+                        }
+                        // No peer id given: dial, and learn it from the connection.
+                        None => {
+                            let opts = DialOpts::unknown_peer_id().address(addr.clone()).build();
+                            let id = opts.connection_id();
+                            match self.swarm.dial(opts) {
+                                Ok(()) => {
+                                    dials.insert(id);
+                                }
+                                Err(e) => errors.push(format!("{addr}: {e}")),
+                            }
+                        }
                     }
                 }
-                match self.swarm.behaviour_mut().kad.bootstrap() {
-                    Ok(id) => {
-                        self.pending_bootstrap.insert(id, (Instant::now(), reply));
-                    }
-                    Err(_) => {
-                        let _ = reply.send(Err(NetworkError::NoKnownPeers));
-                    }
+                let started = Instant::now();
+                if dials.is_empty() {
+                    self.start_bootstrap(started, reply, errors);
+                } else {
+                    self.pending_dials.push(PendingDials {
+                        dials,
+                        errors,
+                        started,
+                        reply,
+                    });
                 }
             }
             Command::PutRecord { key, value, reply } => {
@@ -412,6 +454,53 @@ impl EventLoop {
                 if behaviour.fetch.send_response(channel, response).is_err() {
                     tracing::debug!("fetch requester went away before the response");
                 }
+            }
+        }
+    }
+
+    /// A dial made for a bootstrap finished: learn the peer, and start the Kademlia bootstrap
+    /// once every dial of that request is done.
+    fn on_dial_done(
+        &mut self,
+        connection: ConnectionId,
+        outcome: Result<(PeerId, Multiaddr), String>,
+    ) {
+        let Some(pos) = self
+            .pending_dials
+            .iter()
+            .position(|p| p.dials.contains(&connection))
+        else {
+            return;
+        };
+        let pending = &mut self.pending_dials[pos];
+        pending.dials.remove(&connection);
+        match outcome {
+            Ok((peer, address)) => {
+                self.swarm.behaviour_mut().kad.add_address(&peer, address);
+            }
+            Err(e) => pending.errors.push(e),
+        }
+        if self.pending_dials[pos].dials.is_empty() {
+            let done = self.pending_dials.remove(pos);
+            self.start_bootstrap(done.started, done.reply, done.errors);
+        }
+    }
+
+    fn start_bootstrap(
+        &mut self,
+        started: Instant,
+        reply: Reply<BootstrapOutcome>,
+        errors: Vec<String>,
+    ) {
+        match self.swarm.behaviour_mut().kad.bootstrap() {
+            Ok(id) => {
+                self.pending_bootstrap.insert(id, (started, reply));
+            }
+            Err(_) if errors.is_empty() => {
+                let _ = reply.send(Err(NetworkError::NoKnownPeers));
+            }
+            Err(_) => {
+                let _ = reply.send(Err(NetworkError::Unreachable(errors.join("; "))));
             }
         }
     }

@@ -16,7 +16,7 @@ mod event_loop;
 pub mod protocol;
 
 pub use client::{BootstrapOutcome, Client, NetworkStatus, RecordLookup};
-pub use config::NetworkConfig;
+pub use config::{NetworkConfig, TransportKind};
 pub use error::NetworkError;
 pub use event::Event;
 pub use event_loop::EventLoop;

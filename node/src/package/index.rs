@@ -148,17 +148,26 @@ impl SearchIndex {
     /// Ranked matches of `query`, best first, at most `limit`.
     pub fn search(&self, query: &str, limit: usize) -> Vec<SearchHit> {
         let tokens = tokenize(query);
-        if tokens.is_empty() || limit == 0 {
+        if tokens.is_empty() || limit == 0 || self.docs.is_empty() {
             return Vec::new();
         }
-        // doc -> (matched query tokens, score)
-        let mut scores: HashMap<u32, (u16, f32)> = HashMap::new();
+        // Scores accumulate in arrays indexed by document, touched only through the posting
+        // lists: a few microseconds even when thousands of documents match.
+        let n = self.docs.len();
+        let mut total = vec![0f32; n];
+        let mut matched = vec![0u16; n];
+        let mut best = vec![0f32; n];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut token_touched: Vec<u32> = Vec::new();
         for token in &tokens {
-            let mut best: HashMap<u32, f32> = HashMap::new();
             if let Some(postings) = self.terms.get(token) {
                 for p in postings {
-                    let s = best.entry(p.doc).or_default();
-                    *s = s.max(2.0 * f32::from(p.weight));
+                    offer(
+                        &mut best,
+                        &mut token_touched,
+                        p.doc,
+                        2.0 * f32::from(p.weight),
+                    );
                 }
             }
             if token.chars().count() >= MIN_PREFIX_CHARS {
@@ -172,25 +181,30 @@ impl SearchIndex {
                     .take(MAX_PREFIX_TERMS);
                 for (_, postings) in prefix_terms {
                     for p in postings {
-                        let s = best.entry(p.doc).or_default();
-                        *s = s.max(f32::from(p.weight));
+                        offer(&mut best, &mut token_touched, p.doc, f32::from(p.weight));
                     }
                 }
             }
-            for (doc, s) in best {
-                let entry = scores.entry(doc).or_default();
-                entry.0 += 1;
-                entry.1 += s;
+            for doc in token_touched.drain(..) {
+                let d = doc as usize;
+                if matched[d] == 0 {
+                    touched.push(doc);
+                }
+                matched[d] += 1;
+                total[d] += best[d];
+                best[d] = 0.0;
             }
         }
         let whole = query.trim().to_lowercase();
-        let mut ranked: Vec<(u32, u16, f32)> = scores
+        let mut ranked: Vec<(u32, u16, f32)> = touched
             .into_iter()
-            .map(|(doc, (matched, mut score))| {
-                if self.docs[doc as usize].package.manifest.name == whole {
+            .map(|doc| {
+                let d = doc as usize;
+                let mut score = total[d];
+                if self.docs[d].package.manifest.name == whole {
                     score += EXACT_NAME_BONUS;
                 }
-                (doc, matched, score)
+                (doc, matched[d], score)
             })
             .collect();
         let rank = |a: &(u32, u16, f32), b: &(u32, u16, f32)| {
@@ -220,6 +234,15 @@ impl SearchIndex {
             })
             .collect()
     }
+}
+
+/// Keeps the best score of one query word per document, listing each document once.
+fn offer(best: &mut [f32], touched: &mut Vec<u32>, doc: u32, score: f32) {
+    let slot = &mut best[doc as usize];
+    if *slot == 0.0 {
+        touched.push(doc);
+    }
+    *slot = slot.max(score);
 }
 
 /// Lowercase words of letters and digits (and `-`/`_` inside words split into parts).

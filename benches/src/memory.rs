@@ -1,0 +1,92 @@
+//! Memory of this process, from `/proc/self/status` (Linux).
+
+/// Resident memory at a baseline and now, and the peak since the process started.
+#[derive(Debug, Clone, Copy)]
+pub struct MemoryMetrics {
+    baseline_bytes: Option<u64>,
+}
+
+/// `VmRSS` and `VmHWM` of a process, in bytes; `None` where `/proc` does not have them.
+pub fn read_status(pid: Option<u32>) -> Option<(u64, u64)> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/status"),
+        None => "/proc/self/status".to_owned(),
+    };
+    let status = std::fs::read_to_string(path).ok()?;
+    let kib = |key: &str| -> Option<u64> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))?
+            .split_whitespace()
+            .next()?
+            .parse::<u64>()
+            .ok()
+            .map(|k| k * 1024)
+    };
+    Some((kib("VmRSS:")?, kib("VmHWM:")?))
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+impl MemoryMetrics {
+    /// Takes the baseline now.
+    pub fn start() -> Self {
+        let baseline_bytes = read_status(None).map(|(rss, _)| rss);
+        if baseline_bytes.is_none() {
+            eprintln!(
+                "memory figures unavailable: /proc/self/status has no VmRSS here (not Linux?)"
+            );
+        }
+        Self { baseline_bytes }
+    }
+
+    pub fn baseline_mb(&self) -> Option<f64> {
+        self.baseline_bytes.map(|b| b as f64 / MIB)
+    }
+
+    pub fn current_mb(&self) -> Option<f64> {
+        read_status(None).map(|(rss, _)| rss as f64 / MIB)
+    }
+
+    /// Peak resident memory of the whole process so far (VmHWM).
+    pub fn peak_mb(&self) -> Option<f64> {
+        read_status(None).map(|(_, hwm)| hwm as f64 / MIB)
+    }
+
+    /// Resident memory gained since the baseline.
+    pub fn delta_mb(&self) -> Option<f64> {
+        Some(self.current_mb()? - self.baseline_mb()?)
+    }
+
+    /// One line for the bench output.
+    pub fn describe(&self, case: &str) -> String {
+        match (
+            self.baseline_mb(),
+            self.current_mb(),
+            self.delta_mb(),
+            self.peak_mb(),
+        ) {
+            (Some(b), Some(c), Some(d), Some(p)) => {
+                format!("{case}: baseline {b:.1} MiB, current {c:.1} MiB, delta {d:+.1} MiB, process peak {p:.1} MiB")
+            }
+            _ => format!(
+                "{case}: memory figures unavailable on this platform (no /proc/self/status)"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_allocation_shows_in_the_delta() {
+        let m = MemoryMetrics::start();
+        let block = vec![1u8; 64 * 1024 * 1024];
+        std::hint::black_box(&block);
+        let delta = m.delta_mb().expect("tests run on Linux");
+        assert!(delta > 50.0, "delta {delta}");
+        assert!(m.peak_mb().unwrap() >= m.current_mb().unwrap());
+    }
+}

@@ -1,0 +1,212 @@
+//! In-process networks of real marketplace nodes.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use libp2p::Multiaddr;
+use p2p_node::daemon::{NodeConfig, RunningNode};
+use p2p_node::market::Deadlines;
+use p2p_node::network::{NetworkConfig, TransportKind};
+use p2p_node::package::PackageSpec;
+use rand::seq::SliceRandom;
+use rand::Rng;
+use tempfile::TempDir;
+
+/// Bootstraps in flight at once while a network forms.
+const JOINS: usize = 8;
+/// Every wait on the network is bounded by this.
+const WAIT: Duration = Duration::from_secs(300);
+const WORDS: &[&str] = &[
+    "json", "http", "async", "crypto", "image", "codec", "logger", "cli", "database", "cache",
+    "queue", "graph", "math", "stats", "plot", "net", "stream", "parser", "client", "server",
+];
+
+/// A node of the network and its data directory.
+pub struct BenchNode {
+    pub node: RunningNode,
+    _dir: TempDir,
+}
+
+pub struct BenchNetwork {
+    pub nodes: Vec<BenchNode>,
+    /// Published package names and the index of their publisher.
+    pub packages: Vec<(String, usize)>,
+    transport: TransportKind,
+}
+
+/// Settings for a bench node. Large networks get a connection cap and a short idle timeout,
+/// or a thousand in-process nodes would hold a full mesh.
+pub fn node_config(
+    dir: &std::path::Path,
+    transport: TransportKind,
+    network_size: usize,
+) -> NodeConfig {
+    let listen = match transport {
+        TransportKind::Tcp => "/ip4/127.0.0.1/tcp/0",
+        TransportKind::Memory => "/memory/0",
+    };
+    let (max_connections, idle_timeout) = if network_size > 100 {
+        (48, Duration::from_secs(20))
+    } else {
+        (256, Duration::from_secs(60))
+    };
+    NodeConfig {
+        data_dir: dir.to_owned(),
+        api_addr: "127.0.0.1:0".parse().expect("valid address"),
+        api_token: None,
+        network: NetworkConfig {
+            transport,
+            listen: vec![listen.parse().expect("valid multiaddr")],
+            max_connections,
+            idle_timeout,
+            ..NetworkConfig::default()
+        },
+        bootstrap: Vec::new(),
+        deadlines: Deadlines::default(),
+    }
+}
+
+/// Starts one node, not connected to anything.
+pub async fn start_node(
+    transport: TransportKind,
+    network_size: usize,
+) -> anyhow::Result<BenchNode> {
+    let dir = tempfile::tempdir()?;
+    let node = RunningNode::start(node_config(dir.path(), transport, network_size)).await?;
+    Ok(BenchNode { node, _dir: dir })
+}
+
+impl BenchNetwork {
+    /// Starts `n` nodes and bootstraps each from up to three random nodes that joined before
+    /// it; returns once every node has a few routing table entries and a gossip mesh peer.
+    pub async fn start(n: usize, transport: TransportKind) -> anyhow::Result<Self> {
+        let mut nodes = Vec::with_capacity(n);
+        for _ in 0..n {
+            nodes.push(start_node(transport, n).await?);
+        }
+        let mut rng = rand::thread_rng();
+        let plans: Vec<(usize, Vec<Multiaddr>)> = (1..n)
+            .map(|i| {
+                let mut earlier: Vec<usize> = (0..i).collect();
+                earlier.shuffle(&mut rng);
+                let seeds = earlier
+                    .iter()
+                    .take(3)
+                    .flat_map(|&j| nodes[j].node.listen_addrs().to_vec())
+                    .collect();
+                (i, seeds)
+            })
+            .collect();
+        let nodes_ref = &nodes;
+        let joined: Vec<anyhow::Result<()>> = futures::stream::iter(plans)
+            .map(|(i, seeds)| async move {
+                nodes_ref[i]
+                    .node
+                    .market()
+                    .network()
+                    .bootstrap(seeds, WAIT)
+                    .await?;
+                Ok(())
+            })
+            .buffered(JOINS)
+            .collect()
+            .await;
+        joined.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
+        let network = Self {
+            nodes,
+            packages: Vec::new(),
+            transport,
+        };
+        network.wait_until_formed().await?;
+        Ok(network)
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    pub fn transport(&self) -> TransportKind {
+        self.transport
+    }
+
+    /// Listen addresses of `count` random nodes, for a newcomer to bootstrap from.
+    pub fn seeds(&self, count: usize) -> Vec<Multiaddr> {
+        let mut indices: Vec<usize> = (0..self.nodes.len()).collect();
+        indices.shuffle(&mut rand::thread_rng());
+        indices
+            .into_iter()
+            .take(count)
+            .flat_map(|i| self.nodes[i].node.listen_addrs().to_vec())
+            .collect()
+    }
+
+    async fn wait_until_formed(&self) -> anyhow::Result<()> {
+        let wanted = (self.nodes.len() - 1).min(5);
+        let started = Instant::now();
+        for (i, n) in self.nodes.iter().enumerate() {
+            loop {
+                let status = n.node.market().status().await?;
+                if status.network.routing_table_size >= wanted
+                    && status.network.gossip_mesh_peers > 0
+                {
+                    break;
+                }
+                anyhow::ensure!(
+                    started.elapsed() < WAIT,
+                    "node {i} never joined: {status:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes `count` packages of `size` bytes from random nodes.
+    pub async fn publish(&mut self, count: usize, size: usize) -> anyhow::Result<()> {
+        let mut rng = rand::thread_rng();
+        let offset = self.packages.len();
+        for i in 0..count {
+            let (a, b) = (
+                WORDS[rng.gen_range(0..WORDS.len())],
+                WORDS[rng.gen_range(0..WORDS.len())],
+            );
+            let name = format!("{a}-{b}-{}", offset + i);
+            let spec = PackageSpec::new(
+                &name,
+                "1.0.0",
+                &format!("A {a} library for {b}"),
+                &[a.to_owned()],
+            )?;
+            let publisher = rng.gen_range(0..self.nodes.len());
+            let mut content = vec![0u8; size];
+            rng.fill(&mut content[..]);
+            self.nodes[publisher]
+                .node
+                .market()
+                .publish(spec, content)
+                .await?;
+            self.packages.push((name, publisher));
+        }
+        Ok(())
+    }
+
+    /// A random query of one or two words.
+    pub fn query(rng: &mut impl Rng) -> String {
+        let a = WORDS[rng.gen_range(0..WORDS.len())];
+        if rng.gen_bool(0.5) {
+            a.to_owned()
+        } else {
+            format!("{a} {}", WORDS[rng.gen_range(0..WORDS.len())])
+        }
+    }
+
+    pub async fn shutdown(self) {
+        for n in self.nodes {
+            n.node.shutdown().await;
+        }
+    }
+}
