@@ -162,6 +162,40 @@ impl MetricsRegistry {
         prometheus_client::encoding::text::encode(&mut out, &self.0)?;
         Ok(out)
     }
+
+    /// The classic Prometheus text format (0.0.4), for clients that do not ask for
+    /// OpenMetrics (`promtool check metrics`, curl).
+    pub fn encode_prometheus_text(&self) -> Result<String, fmt::Error> {
+        Ok(openmetrics_to_prometheus_text(&self.encode()?))
+    }
+}
+
+/// Rewrites an OpenMetrics exposition as Prometheus text format 0.0.4: counters are named
+/// with their `_total` suffix in `# HELP`/`# TYPE`, and `# UNIT` and `# EOF` go away.
+pub fn openmetrics_to_prometheus_text(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        match renamed {
+            Some(l) => out.push_str(&l),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// Reads the standard process metrics from `/proc/self` at every scrape.
@@ -257,6 +291,16 @@ mod tests {
         ] {
             assert!(text.contains(name), "missing {name} in:\n{text}");
         }
+    }
+
+    #[test]
+    fn prometheus_text_names_counters_with_their_total_suffix() {
+        let om = "# HELP p2p_swarm_events Swarm events.\n# TYPE p2p_swarm_events counter\np2p_swarm_events_total 3\n# HELP p2p_connected_peers Peers.\n# TYPE p2p_connected_peers gauge\n# UNIT p2p_connected_peers peers\np2p_connected_peers 2\n# EOF\n";
+        let text = openmetrics_to_prometheus_text(om);
+        assert_eq!(
+            text,
+            "# HELP p2p_swarm_events_total Swarm events.\n# TYPE p2p_swarm_events_total counter\np2p_swarm_events_total 3\n# HELP p2p_connected_peers Peers.\n# TYPE p2p_connected_peers gauge\np2p_connected_peers 2\n"
+        );
     }
 
     #[test]

@@ -40,6 +40,12 @@ pub enum Command {
     Down(DownArgs),
     /// List runs that still have resources.
     Status,
+    /// Build the node image (offline) and tag it p2p-testbed/node:latest, for compose/.
+    Image {
+        /// The static p2p-node binary (default: next to this executable, built if missing).
+        #[arg(long)]
+        node_binary: Option<PathBuf>,
+    },
     /// Re-render summary.md, junit.xml and the plots from a run's results.json.
     Report {
         /// The run directory (or its results.json).
@@ -87,6 +93,10 @@ pub struct UpArgs {
     /// Seed of the choices the phases make (which peer, which package).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// An existing Prometheus (e.g. http://localhost:9090): checks it answers and prints the
+    /// file-based service discovery config that makes it scrape every run.
+    #[arg(long)]
+    pub prometheus: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +128,7 @@ pub async fn execute(cli: Cli) -> ExitCode {
         Command::Up(args) => return run_up(args).await,
         Command::Down(args) => down(args).await,
         Command::Status => status().await,
+        Command::Image { node_binary } => image(node_binary.as_deref()).await,
         Command::Report { run } => rerender(&run),
         Command::Compare(args) => return run_compare(&args),
     };
@@ -179,6 +190,7 @@ async fn run_up(args: UpArgs) -> ExitCode {
         subnet: args.subnet,
         node_binary: args.node_binary,
         seed: args.seed,
+        prometheus: args.prometheus,
     };
     match up(options).await {
         Ok(outcome) => {
@@ -224,6 +236,15 @@ async fn down(args: DownArgs) -> anyhow::Result<()> {
         "some resources could not be removed:\n{}",
         problems.join("\n")
     );
+    Ok(())
+}
+
+async fn image(node_binary: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let binary = crate::runtime::locate_node_binary(node_binary)?;
+    let docker = docker::connect().await?;
+    let runtime = crate::runtime::DockerRuntime::new(docker, "image", None);
+    let tag = runtime.build_latest(&binary).await?;
+    println!("{tag} (also tagged p2p-testbed/node:latest)");
     Ok(())
 }
 

@@ -40,6 +40,8 @@ pub struct UpOptions {
     pub node_binary: Option<PathBuf>,
     pub node: NodeOptions,
     pub seed: u64,
+    /// An existing Prometheus to point at the run's targets.
+    pub prometheus: Option<String>,
 }
 
 /// Why `up` could not produce results at all.
@@ -125,6 +127,9 @@ pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
 
     let dir = options.results_root.join(&run_id);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    if let Some(url) = &options.prometheus {
+        explain_prometheus(url, &options.results_root).await;
+    }
     let progress = MultiProgress::new();
     let work = execute(runtime, &options, &binary, &progress, &dir);
     let collected = tokio::select! {
@@ -154,6 +159,7 @@ pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
         }
     };
 
+    report::remove_live_targets(&dir);
     let sla = sla::evaluate(&scenario.targets, &collected.phases);
     let mut warnings =
         vec!["links are unshaped: every figure is for a zero-latency network".to_owned()];
@@ -193,6 +199,75 @@ pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
     };
     report::write_all(&dir, &results).context("writing the report")?;
     Ok(RunOutcome { results, dir })
+}
+
+/// Checks that the Prometheus at `url` answers and says how to make it scrape the runs.
+async fn explain_prometheus(url: &str, results_root: &std::path::Path) {
+    let ready = format!("{}/-/ready", url.trim_end_matches('/'));
+    let answered = reqwest::get(&ready).await.map(|r| r.status().is_success());
+    let targets = std::path::absolute(report::live_targets_dir(results_root))
+        .unwrap_or_else(|_| report::live_targets_dir(results_root));
+    match answered {
+        Ok(true) => eprintln!("prometheus: {url} answers"),
+        _ => eprintln!("prometheus: {url} does not answer at {ready}"),
+    }
+    eprintln!(
+        "prometheus: to scrape this run (and every later one), add to its scrape_configs:\n  - job_name: p2p-testbed\n    file_sd_configs:\n      - files: [\"{}/*.json\"]\n        refresh_interval: 5s\n  (peers carry the labels run, peer and runtime; the dashboards in dashboards/ filter on run)",
+        targets.display()
+    );
+}
+
+/// Waits until the Prometheus at `url` has scraped every peer of the run, so that its graphs
+/// cover the run from the bootstrap on.
+async fn wait_for_scrapes(url: &str, testbed: &Testbed) -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Targets {
+        data: TargetData,
+    }
+    #[derive(serde::Deserialize)]
+    struct TargetData {
+        #[serde(rename = "activeTargets")]
+        active: Vec<Target>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Target {
+        #[serde(rename = "scrapeUrl")]
+        scrape_url: String,
+        health: String,
+    }
+    let api = format!("{}/api/v1/targets?state=active", url.trim_end_matches('/'));
+    let wanted: HashSet<String> = testbed
+        .peers
+        .iter()
+        .map(|p| format!("{}/metrics", p.slot.api_url()))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let up: HashSet<String> = match reqwest::get(&api).await {
+            Ok(r) => r
+                .json::<Targets>()
+                .await
+                .map(|t| {
+                    t.data
+                        .active
+                        .into_iter()
+                        .filter(|t| t.health == "up")
+                        .map(|t| t.scrape_url)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Err(_) => HashSet::new(),
+        };
+        let missing = wanted.difference(&up).count();
+        if missing == 0 {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "{missing} peer(s) still not scraped after 60 s (is the targets directory in its file_sd_configs?)"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 fn spinner(progress: &MultiProgress, message: &str) -> ProgressBar {
@@ -286,6 +361,14 @@ async fn execute(
     };
     if let Err(e) = report::write_prometheus_targets(dir, &testbed) {
         eprintln!("warning: writing Prometheus targets: {e:#}");
+    }
+    if let Some(url) = &options.prometheus {
+        let spin = spinner(progress, "waiting for Prometheus to scrape every peer");
+        match wait_for_scrapes(url, &testbed).await {
+            Ok(()) => eprintln!("prometheus: scraping all {} peers", testbed.peers.len()),
+            Err(e) => eprintln!("prometheus: {e:#}; going on without it"),
+        }
+        spin.finish_and_clear();
     }
 
     let spin = spinner(progress, "bootstrap");

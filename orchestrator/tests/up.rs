@@ -75,9 +75,16 @@ fn up(results: &Path, args: &[&str]) -> Output {
 }
 
 fn only_run(results: &Path) -> (String, RunResults) {
+    // `targets/` holds the live Prometheus targets of running runs, and must be empty now.
+    let live = results.join("targets");
+    assert!(
+        !live.exists() || std::fs::read_dir(&live).unwrap().next().is_none(),
+        "live Prometheus targets left behind"
+    );
     let runs: Vec<PathBuf> = std::fs::read_dir(results)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().is_some_and(|n| n != "targets"))
         .collect();
     assert_eq!(runs.len(), 1, "one run directory: {runs:?}");
     let id = runs[0].file_name().unwrap().to_string_lossy().into_owned();

@@ -129,7 +129,7 @@ pub(super) fn build_swarm(
                 yamux::Config::default,
             )
             .map_err(|e| build_err(&e))?
-            .with_bandwidth_metrics(registry.sub_registry_with_prefix("libp2p"))
+            .with_bandwidth_metrics(registry)
             .with_behaviour(behaviour)
             .map_err(|e| build_err(&e))?
             .with_swarm_config(swarm_config)
@@ -144,7 +144,7 @@ pub(super) fn build_swarm(
                 )
             })
             .map_err(|e| build_err(&e))?
-            .with_bandwidth_metrics(registry.sub_registry_with_prefix("libp2p"))
+            .with_bandwidth_metrics(registry)
             .with_behaviour(behaviour)
             .map_err(|e| build_err(&e))?
             .with_swarm_config(swarm_config)

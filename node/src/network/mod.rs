@@ -49,7 +49,7 @@ pub fn new(
                 detail: e.to_string(),
             })?;
     }
-    let libp2p_metrics = libp2p::metrics::Metrics::new(registry.sub_registry_with_prefix("libp2p"));
+    let libp2p_metrics = libp2p::metrics::Metrics::new(registry);
     let (command_tx, command_rx) = mpsc::channel(COMMAND_QUEUE);
     let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
     let event_loop = EventLoop::new(swarm, command_rx, event_tx, metrics, libp2p_metrics);

@@ -97,7 +97,15 @@ struct TargetGroup {
     labels: std::collections::BTreeMap<String, String>,
 }
 
-/// Prometheus file-based service discovery: every peer's API, labelled with the run.
+/// Directory of live file-SD target files, one per running run: Prometheus allows a glob in
+/// the last path element only, so `<results>/targets/*.json` is what it watches.
+pub fn live_targets_dir(results_root: &Path) -> std::path::PathBuf {
+    results_root.join("targets")
+}
+
+/// Prometheus file-based service discovery: every peer's API, labelled with the run. Written
+/// to `<run dir>/prometheus-targets.json` (kept) and `<results>/targets/<run>.json` (removed
+/// when the run ends).
 pub fn write_prometheus_targets(dir: &Path, testbed: &Testbed) -> anyhow::Result<()> {
     let run = dir
         .file_name()
@@ -116,9 +124,22 @@ pub fn write_prometheus_targets(dir: &Path, testbed: &Testbed) -> anyhow::Result
             .into(),
         })
         .collect();
-    std::fs::write(
-        dir.join("prometheus-targets.json"),
-        serde_json::to_vec_pretty(&groups)?,
-    )
-    .context("writing prometheus-targets.json")
+    let json = serde_json::to_vec_pretty(&groups)?;
+    std::fs::write(dir.join("prometheus-targets.json"), &json)
+        .context("writing prometheus-targets.json")?;
+    if let Some(root) = dir.parent() {
+        let live = live_targets_dir(root);
+        std::fs::create_dir_all(&live).with_context(|| format!("creating {}", live.display()))?;
+        std::fs::write(live.join(format!("{run}.json")), &json)
+            .context("writing the live targets file")?;
+    }
+    Ok(())
+}
+
+/// Removes the run's live targets file, so Prometheus stops scraping peers that are gone.
+pub fn remove_live_targets(dir: &Path) {
+    if let (Some(root), Some(run)) = (dir.parent(), dir.file_name()) {
+        let file = live_targets_dir(root).join(format!("{}.json", run.to_string_lossy()));
+        let _ = std::fs::remove_file(file);
+    }
 }

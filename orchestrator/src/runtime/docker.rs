@@ -168,6 +168,21 @@ impl DockerRuntime {
         Ok(slots)
     }
 
+    /// Builds the node image if needed and also tags it `p2p-testbed/node:latest` (what the
+    /// compose file runs). Returns the content-hash tag.
+    pub async fn build_latest(&self, binary: &Path) -> Result<String, InfraError> {
+        let tag = self.ensure_image(binary).await?;
+        let options = bollard::query_parameters::TagImageOptionsBuilder::default()
+            .repo(IMAGE_REPOSITORY)
+            .tag("latest")
+            .build();
+        self.docker
+            .tag_image(&tag, Some(options))
+            .await
+            .map_err(docker_err("TagImage"))?;
+        Ok(tag)
+    }
+
     /// Builds the image unless one with the same content hash exists.
     async fn ensure_image(&self, binary: &Path) -> Result<String, InfraError> {
         let bytes = tokio::fs::read(binary)

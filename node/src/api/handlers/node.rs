@@ -46,18 +46,32 @@ pub(crate) async fn bootstrap(
     Ok(axum::Json(outcome))
 }
 
-pub(crate) async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let body = state.registry.encode().map_err(|_| {
+/// OpenMetrics for clients that ask for it (Prometheus does), the classic text format
+/// otherwise.
+pub(crate) async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    let wants_openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/openmetrics-text"));
+    let (body, content_type) = if wants_openmetrics {
+        (
+            state.registry.encode(),
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )
+    } else {
+        (
+            state.registry.encode_prometheus_text(),
+            "text/plain; version=0.0.4; charset=utf-8",
+        )
+    };
+    let body = body.map_err(|_| {
         ApiError::new(
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
             "metrics encoding failed",
         )
     })?;
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        body,
-    ))
+    Ok(([(header::CONTENT_TYPE, content_type)], body))
 }
