@@ -125,6 +125,13 @@ for name in files:
                 failures.append(f"{name} / {panel['title']}: no data for {expr}")
 for f in failures:
     print("FAIL", f)
+if failures:
+    # What Prometheus holds of the histograms, to tell a scrape problem from a query problem.
+    for metric in ("p2p_search_seconds_count", "p2p_dht_lookup_seconds_count"):
+        series = get("query", query=f'{metric}{{run="{run}"}}')["data"]["result"]
+        print(metric, [(s["metric"].get("peer"), s["metric"].get("scope"), s["value"][1]) for s in series])
+        ranged = get("query", query=f'increase({metric}{{run="{run}"}}[5m])')["data"]["result"]
+        print("increase", metric, [(s["metric"].get("peer"), s["metric"].get("scope"), s["value"][1]) for s in ranged])
 print(f"{checked} dashboard queries checked, {len(failures)} failed")
 sys.exit(1 if failures else 0)
 PY

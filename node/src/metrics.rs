@@ -85,6 +85,11 @@ impl Metrics {
             "DHT record lookup latency",
             m.dht_lookup.clone(),
         );
+        // Both scopes exist from the start, so that a dashboard sees zero rather than nothing
+        // and `rate()` sees the first searches.
+        for scope in [SearchScope::local, SearchScope::network] {
+            m.search.get_or_create(&ScopeLabel { scope });
+        }
         registry.register(
             SEARCH_SECONDS,
             "Package search latency by scope",
@@ -278,6 +283,7 @@ mod tests {
         for name in [
             "p2p_dht_lookup_seconds_bucket",
             "p2p_search_seconds_count{scope=\"local\"} 1",
+            "p2p_search_seconds_count{scope=\"network\"} 0",
             "p2p_publish_seconds_count 0",
             "p2p_install_seconds_count",
             "p2p_bootstrap_seconds_count",
