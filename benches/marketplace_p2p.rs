@@ -113,8 +113,12 @@ fn filter() -> Option<String> {
     None
 }
 
+/// Whether Criterion will run benchmark `id`: its filter is a regex searched in the id.
 fn wanted(id: &str) -> bool {
-    filter().is_none_or(|f| id.contains(&f) || f.chars().any(|c| "^$.*+?()[]{}|\\".contains(c)))
+    match filter() {
+        None => true,
+        Some(f) => regex::Regex::new(&f).map_or_else(|_| id.contains(&f), |re| re.is_match(id)),
+    }
 }
 
 fn runtime() -> Runtime {
@@ -156,42 +160,72 @@ fn dht_lookup(c: &mut Criterion, rt: &Runtime, sizes: &Sizes) {
             "{id}: network of {n} nodes formed and 20 packages published in {:.1?}",
             formed.elapsed()
         );
-        let (mut samples, mut kad) = (Vec::new(), Vec::new());
-        let mut rng = rand::thread_rng();
+        let (mut samples, mut kad, mut failures) = (Vec::new(), Vec::new(), 0);
         group.bench_function(BenchmarkId::new("lookup_latency", n), |b| {
             b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        let (name, publisher) =
-                            net.packages.choose(&mut rng).expect("packages").clone();
-                        let seeker = loop {
-                            let s = rng.gen_range(0..net.len());
-                            if s != publisher {
-                                break s;
-                            }
-                        };
-                        let started = Instant::now();
-                        let found = net.nodes[seeker]
-                            .node
-                            .market()
-                            .lookup(&name, None)
-                            .await
-                            .expect("lookup succeeds");
-                        let elapsed = started.elapsed();
-                        total += elapsed;
-                        samples.push(elapsed);
-                        kad.push(f64::from(found.kad_requests));
-                        black_box(found);
-                    }
-                    total
-                })
+                rt.block_on(timed_lookups(
+                    &net,
+                    iters,
+                    &mut samples,
+                    &mut kad,
+                    &mut failures,
+                ))
             })
         });
-        report::record(&id, &samples, extra(&[("kad_requests_mean", mean(&kad))]));
+        let figures = [
+            ("kad_requests_mean", mean(&kad)),
+            ("success_rate", success_rate(&samples, failures)),
+        ];
+        report::record(&id, &samples, extra(&figures));
         rt.block_on(net.shutdown());
     }
     group.finish();
+}
+
+/// `iters` lookups, each of a random package from a random node other than its publisher;
+/// keeps every latency and Kademlia request count of the successful ones, counts failures
+/// (they are findings, not crashes), returns the total time.
+async fn timed_lookups(
+    net: &BenchNetwork,
+    iters: u64,
+    samples: &mut Vec<Duration>,
+    kad: &mut Vec<f64>,
+    failures: &mut u64,
+) -> Duration {
+    let mut rng = rand::thread_rng();
+    let n = net.len();
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let (name, publisher) = net.packages.choose(&mut rng).expect("packages").clone();
+        let seeker = (publisher + 1 + rng.gen_range(0..n - 1)) % n;
+        let started = Instant::now();
+        let found = net.nodes[seeker].node.market().lookup(&name, None).await;
+        let elapsed = started.elapsed();
+        total += elapsed;
+        match found {
+            Ok(found) => {
+                samples.push(elapsed);
+                kad.push(f64::from(found.kad_requests));
+                black_box(found);
+            }
+            Err(e) => {
+                *failures += 1;
+                if *failures <= 3 {
+                    eprintln!("lookup of {name} from node {seeker} failed: {e}");
+                }
+            }
+        }
+    }
+    total
+}
+
+fn success_rate(samples: &[Duration], failures: u64) -> f64 {
+    let total = samples.len() as f64 + failures as f64;
+    if total == 0.0 {
+        0.0
+    } else {
+        samples.len() as f64 / total
+    }
 }
 
 // ---- 2. Search -----------------------------------------------------------------------------
@@ -794,32 +828,20 @@ fn sla(c: &mut Criterion, rt: &Runtime, sizes: &Sizes) {
             .expect("network forms");
         rt.block_on(net.publish(20, 1024))
             .expect("packages publish");
-        let mut samples = Vec::new();
-        let mut rng = rand::thread_rng();
+        let (mut samples, mut kad, mut failures) = (Vec::new(), Vec::new(), 0);
         group.bench_function(format!("dht_lookup_{n}"), |b| {
             b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        let (name, publisher) =
-                            net.packages.choose(&mut rng).expect("packages").clone();
-                        let seeker = (publisher + 1 + rng.gen_range(0..n - 1)) % n;
-                        let started = Instant::now();
-                        net.nodes[seeker]
-                            .node
-                            .market()
-                            .lookup(&name, None)
-                            .await
-                            .expect("lookup");
-                        let elapsed = started.elapsed();
-                        total += elapsed;
-                        samples.push(elapsed);
-                    }
-                    total
-                })
+                rt.block_on(timed_lookups(
+                    &net,
+                    iters,
+                    &mut samples,
+                    &mut kad,
+                    &mut failures,
+                ))
             })
         });
-        if let Some(p) = report::record(&dht_id, &samples, BTreeMap::new()) {
+        let rate = success_rate(&samples, failures);
+        if let Some(p) = report::record(&dht_id, &samples, extra(&[("success_rate", rate)])) {
             report::sla(&format!("DHT lookup ({n} peers)"), "p95", p.p95_s, 0.5);
         }
         rt.block_on(net.shutdown());

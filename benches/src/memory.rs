@@ -6,24 +6,10 @@ pub struct MemoryMetrics {
     baseline_bytes: Option<u64>,
 }
 
-/// `VmRSS` and `VmHWM` of a process, in bytes; `None` where `/proc` does not have them.
+/// `VmRSS` and `VmHWM` of a process (this one when `None`), in bytes; `None` where `/proc`
+/// does not have them.
 pub fn read_status(pid: Option<u32>) -> Option<(u64, u64)> {
-    let path = match pid {
-        Some(pid) => format!("/proc/{pid}/status"),
-        None => "/proc/self/status".to_owned(),
-    };
-    let status = std::fs::read_to_string(path).ok()?;
-    let kib = |key: &str| -> Option<u64> {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))?
-            .split_whitespace()
-            .next()?
-            .parse::<u64>()
-            .ok()
-            .map(|k| k * 1024)
-    };
-    Some((kib("VmRSS:")?, kib("VmHWM:")?))
+    p2p_node::metrics::ProcessUsage::of(pid).map(|u| (u.resident_bytes, u.peak_resident_bytes))
 }
 
 const MIB: f64 = 1024.0 * 1024.0;

@@ -35,7 +35,8 @@ pub struct BenchNetwork {
 }
 
 /// Settings for a bench node. Large networks get a connection cap and a short idle timeout,
-/// or a thousand in-process nodes would hold a full mesh.
+/// or a thousand in-process nodes would hold a full mesh (DESIGN.md: Kademlia bootstrap
+/// drifts towards one).
 pub fn node_config(
     dir: &std::path::Path,
     transport: TransportKind,
@@ -45,8 +46,10 @@ pub fn node_config(
         TransportKind::Tcp => "/ip4/127.0.0.1/tcp/0",
         TransportKind::Memory => "/memory/0",
     };
+    // Early nodes are everyone's seeds while a large network forms: a tight cap makes them
+    // refuse joiners, a short idle timeout gives the connections back soon after.
     let (max_connections, idle_timeout) = if network_size > 100 {
-        (48, Duration::from_secs(20))
+        (128, Duration::from_secs(10))
     } else {
         (256, Duration::from_secs(60))
     };
@@ -144,10 +147,14 @@ impl BenchNetwork {
             .collect()
     }
 
+    /// Waits until every node has a few routing table entries and a gossip mesh peer. A node
+    /// that lags is bootstrapped again from fresh random seeds, as Kademlia's periodic
+    /// bootstrap would do, only sooner.
     async fn wait_until_formed(&self) -> anyhow::Result<()> {
         let wanted = (self.nodes.len() - 1).min(5);
         let started = Instant::now();
         for (i, n) in self.nodes.iter().enumerate() {
+            let mut last_bootstrap = Instant::now();
             loop {
                 let status = n.node.market().status().await?;
                 if status.network.routing_table_size >= wanted
@@ -159,6 +166,15 @@ impl BenchNetwork {
                     started.elapsed() < WAIT,
                     "node {i} never joined: {status:?}"
                 );
+                if last_bootstrap.elapsed() > Duration::from_secs(2) {
+                    let _ = n
+                        .node
+                        .market()
+                        .network()
+                        .bootstrap(self.seeds(3), WAIT)
+                        .await;
+                    last_bootstrap = Instant::now();
+                }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }

@@ -88,7 +88,7 @@ impl Metrics {
         // Both scopes exist from the start, so that a dashboard sees zero rather than nothing
         // and `rate()` sees the first searches.
         for scope in [SearchScope::local, SearchScope::network] {
-            m.search.get_or_create(&ScopeLabel { scope });
+            drop(m.search.get_or_create(&ScopeLabel { scope }));
         }
         registry.register(
             SEARCH_SECONDS,
@@ -242,9 +242,16 @@ pub struct ProcessUsage {
 const USER_HZ: f64 = 100.0;
 
 impl ProcessUsage {
-    /// `None` where `/proc/self` is not readable (not Linux).
+    /// This process's usage; `None` where `/proc/self` is not readable (not Linux).
     pub fn read() -> Option<Self> {
-        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        Self::of(None)
+    }
+
+    /// The usage of process `pid` (this one when `None`), from `/proc/<pid>/status` and
+    /// `/proc/<pid>/stat`.
+    pub fn of(pid: Option<u32>) -> Option<Self> {
+        let proc_dir = pid.map_or_else(|| "/proc/self".to_owned(), |p| format!("/proc/{p}"));
+        let status = std::fs::read_to_string(format!("{proc_dir}/status")).ok()?;
         let kib = |key: &str| -> Option<u64> {
             status
                 .lines()
@@ -254,7 +261,7 @@ impl ProcessUsage {
                 .parse()
                 .ok()
         };
-        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        let stat = std::fs::read_to_string(format!("{proc_dir}/stat")).ok()?;
         // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
         let after_comm = &stat[stat.rfind(')')? + 2..];
         let fields: Vec<&str> = after_comm.split_whitespace().collect();

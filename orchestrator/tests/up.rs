@@ -2,15 +2,12 @@
 //! engine, real local processes, bad scenarios, a peer killed mid-run, an interrupted run.
 //! Every test checks that nothing the run created is left behind.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bollard::query_parameters::{
-    KillContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
-};
+use bollard::query_parameters::KillContainerOptionsBuilder;
 use orchestrator::results::RunResults;
 
 const BIN: &str = env!("CARGO_BIN_EXE_orchestrator");
@@ -107,28 +104,10 @@ fn docker() -> Option<bollard::Docker> {
 /// Containers and networks still labelled with `run`.
 fn docker_leftovers(docker: &bollard::Docker, run: &str) -> (usize, usize) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let label = format!("p2p-testbed.run={run}");
-    let filters = HashMap::from([("label", vec![label.as_str()])]);
-    rt.block_on(async {
-        let containers = docker
-            .list_containers(Some(
-                ListContainersOptionsBuilder::default()
-                    .all(true)
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .unwrap();
-        let networks = docker
-            .list_networks(Some(
-                ListNetworksOptionsBuilder::default()
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .unwrap();
-        (containers.len(), networks.len())
-    })
+    let runs = rt
+        .block_on(orchestrator::runtime::docker::leftovers(docker))
+        .unwrap();
+    runs.get(run).copied().unwrap_or((0, 0))
 }
 
 fn assert_all_phases(results: &RunResults) {
@@ -285,6 +264,25 @@ fn a_scenario_with_errors_names_file_line_and_column() {
     assert!(stderr(&missing).contains("/nonexistent.yaml"));
 }
 
+/// Starts `orchestrator up` in the background and waits until its peers are healthy.
+fn spawn_up(
+    results_dir: &Path,
+    scenario: &Path,
+    runtime: &str,
+    peers: &str,
+) -> (std::process::Child, String) {
+    let child = Command::new(BIN)
+        .args(["up", "--runtime", runtime, "--peers", peers, "--scenario"])
+        .arg(scenario)
+        .arg("--results-dir")
+        .arg(results_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    (child, wait_for_run(results_dir))
+}
+
 /// Waits for the run's Prometheus targets file: the peers are up and healthy then.
 fn wait_for_run(results: &Path) -> String {
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -316,23 +314,7 @@ fn a_peer_killed_mid_run_is_reported_and_cleaned_up() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = write_scenario(dir.path(), SLOW_GOSSIP);
     let results_dir = dir.path().join("results");
-    let child = Command::new(BIN)
-        .args([
-            "up",
-            "--runtime",
-            "docker",
-            "--peers",
-            "6",
-            "--scenario",
-            scenario.to_str().unwrap(),
-            "--results-dir",
-        ])
-        .arg(&results_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let run = wait_for_run(&results_dir);
+    let (child, run) = spawn_up(&results_dir, &scenario, "docker", "6");
     // Bootstrap and publish take a few seconds; the gossip phase then waits 15 s.
     std::thread::sleep(Duration::from_secs(6));
     let victim = format!("p2p-{run}-0004");
@@ -378,23 +360,7 @@ fn an_interrupted_run_removes_everything() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = write_scenario(dir.path(), SLOW_GOSSIP);
     let results_dir = dir.path().join("results");
-    let child = Command::new(BIN)
-        .args([
-            "up",
-            "--runtime",
-            "local",
-            "--peers",
-            "5",
-            "--scenario",
-            scenario.to_str().unwrap(),
-            "--results-dir",
-        ])
-        .arg(&results_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let run = wait_for_run(&results_dir);
+    let (child, run) = spawn_up(&results_dir, &scenario, "local", "5");
     std::thread::sleep(Duration::from_secs(3));
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
