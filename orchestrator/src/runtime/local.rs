@@ -62,7 +62,7 @@ impl LocalRuntime {
         for index in 0..count {
             let ip = Ipv4Addr::new(127, 77, (index / 250) as u8, (index % 250 + 1) as u8);
             let name = format!("p2p-{}-{index:04}", self.run_id);
-            let (p2p_port, api_port) = (free_port(ip, &name)?, free_port(ip, &name)?);
+            let [p2p_port, api_port] = free_ports(ip, &name)?;
             let slot = PeerSlot {
                 index,
                 name,
@@ -235,14 +235,25 @@ async fn stop_child(mut child: Child) {
     let _ = child.kill().await;
 }
 
-fn free_port(ip: Ipv4Addr, peer: &str) -> Result<u16, InfraError> {
-    TcpListener::bind((ip, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| InfraError::Peer {
+/// Two distinct free ports on `ip`. Both probe sockets stay open until both ports are known:
+/// released one after the other, the kernel may hand out the same port twice.
+fn free_ports(ip: Ipv4Addr, peer: &str) -> Result<[u16; 2], InfraError> {
+    let probe = || {
+        TcpListener::bind((ip, 0)).map_err(|e| InfraError::Peer {
             peer: peer.to_owned(),
             detail: format!("no free port on {ip}: {e}"),
         })
+    };
+    let (first, second) = (probe()?, probe()?);
+    let port = |l: &TcpListener| {
+        l.local_addr()
+            .map(|a| a.port())
+            .map_err(|e| InfraError::Peer {
+                peer: peer.to_owned(),
+                detail: format!("no free port on {ip}: {e}"),
+            })
+    };
+    Ok([port(&first)?, port(&second)?])
 }
 
 /// Stops the processes of local runs left behind (by run id, or all) and removes their work
