@@ -91,7 +91,27 @@ impl ApiClient {
 
     /// `DELETE path`, expecting no body back.
     pub async fn delete(&self, path: &str) -> anyhow::Result<()> {
-        let mut request = self.http.delete(self.url(path));
+        self.checked(self.http.delete(self.url(path)), "DELETE", path)
+            .await
+            .map(drop)
+    }
+
+    /// `GET path` as text (for `/metrics`).
+    pub async fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        self.checked(self.http.get(self.url(path)), "GET", path)
+            .await?
+            .text()
+            .await
+            .with_context(|| format!("reading {path} of {}", self.base))
+    }
+
+    /// Sends with the token, failing on a non-success status.
+    async fn checked(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        method: &str,
+        path: &str,
+    ) -> anyhow::Result<reqwest::Response> {
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
@@ -101,29 +121,10 @@ impl ApiClient {
             .with_context(|| format!("cannot reach the node at {}", self.base))?;
         anyhow::ensure!(
             response.status().is_success(),
-            "the node answered {} to DELETE {path}",
+            "the node answered {} to {method} {path}",
             response.status()
         );
-        Ok(())
-    }
-
-    /// `GET path` as text (for `/metrics`).
-    pub async fn get_text(&self, path: &str) -> anyhow::Result<String> {
-        let response = self
-            .http
-            .get(self.url(path))
-            .send()
-            .await
-            .with_context(|| format!("cannot reach the node at {}", self.base))?;
-        anyhow::ensure!(
-            response.status().is_success(),
-            "the node answered {} to GET {path}",
-            response.status()
-        );
-        response
-            .text()
-            .await
-            .with_context(|| format!("reading {path} of {}", self.base))
+        Ok(response)
     }
 
     /// The base URL this client talks to.

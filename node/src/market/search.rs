@@ -77,11 +77,7 @@ impl Marketplace {
     /// Answers from the local index only.
     pub fn search_local(&self, query: &str, limit: usize) -> SearchOutcome {
         let started = Instant::now();
-        let hits = self
-            .index
-            .read()
-            .expect("index lock poisoned")
-            .search(query, limit.min(MAX_SEARCH_LIMIT));
+        let hits = self.index_search(query, limit);
         let elapsed = started.elapsed();
         self.metrics.observe_search(SearchScope::local, elapsed);
         SearchOutcome {
@@ -104,7 +100,8 @@ impl Marketplace {
     ) -> Result<SearchOutcome, NetworkError> {
         let started = Instant::now();
         let limit = limit.min(MAX_SEARCH_LIMIT);
-        let local = self.search_local(query, limit).hits;
+        // The local part of a network search is not a local search of its own: not metered.
+        let local = self.index_search(query, limit);
         let mut peers = self.network.connected_peers().await?;
         peers.shuffle(&mut rand::thread_rng());
         peers.truncate(MAX_SEARCH_FANOUT);
@@ -153,6 +150,13 @@ impl Marketplace {
             peers_answered: answered,
             duration_s: elapsed.as_secs_f64(),
         })
+    }
+
+    fn index_search(&self, query: &str, limit: usize) -> Vec<SearchHit> {
+        self.index
+            .read()
+            .expect("index lock poisoned")
+            .search(query, limit.min(MAX_SEARCH_LIMIT))
     }
 
     /// A package this node knows of (stored or not), at `version` or its highest known one.

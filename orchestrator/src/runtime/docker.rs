@@ -504,19 +504,22 @@ pub struct Removed {
     pub problems: Vec<String>,
 }
 
-/// Removes the containers and networks of run `run` (or of every run), matched by label.
-///
-/// Containers leave their networks one at a time before they are removed: Docker 20.10 can
-/// lose count of a network's endpoints when many containers on it are removed at once, and
-/// then refuses to remove the network ("has active endpoints") until the daemon restarts.
-pub async fn remove_labelled(docker: &Docker, run: Option<&str>) -> Removed {
+/// Containers and networks carrying the run label (of run `run`, or of any run), each as
+/// `(id, run id)`.
+type Labelled = (Vec<(String, String)>, Vec<(String, String)>);
+
+async fn list_labelled(docker: &Docker, run: Option<&str>) -> Result<Labelled, InfraError> {
     let label = match run {
         Some(id) => format!("{RUN_LABEL}={id}"),
         None => RUN_LABEL.to_owned(),
     };
     let filters = HashMap::from([("label", vec![label.as_str()])]);
-    let mut removed = Removed::default();
-    let containers: Vec<String> = match docker
+    let run_of = |labels: Option<HashMap<String, String>>| {
+        labels
+            .and_then(|mut l| l.remove(RUN_LABEL))
+            .unwrap_or_default()
+    };
+    let containers = docker
         .list_containers(Some(
             ListContainersOptionsBuilder::default()
                 .all(true)
@@ -524,29 +527,40 @@ pub async fn remove_labelled(docker: &Docker, run: Option<&str>) -> Removed {
                 .build(),
         ))
         .await
-    {
-        Ok(list) => list.into_iter().filter_map(|c| c.id).collect(),
-        Err(e) => {
-            removed.problems.push(format!("listing containers: {e}"));
-            Vec::new()
-        }
-    };
-    let networks: Vec<String> = match docker
+        .map_err(docker_err("ListContainers"))?
+        .into_iter()
+        .filter_map(|c| Some((c.id?, run_of(c.labels))))
+        .collect();
+    let networks = docker
         .list_networks(Some(
             ListNetworksOptionsBuilder::default()
                 .filters(&filters)
                 .build(),
         ))
         .await
-    {
-        Ok(list) => list.into_iter().filter_map(|n| n.id).collect(),
+        .map_err(docker_err("ListNetworks"))?
+        .into_iter()
+        .filter_map(|n| Some((n.id?, run_of(n.labels))))
+        .collect();
+    Ok((containers, networks))
+}
+
+/// Removes the containers and networks of run `run` (or of every run), matched by label.
+///
+/// Containers leave their networks one at a time before they are removed: Docker 20.10 can
+/// lose count of a network's endpoints when many containers on it are removed at once, and
+/// then refuses to remove the network ("has active endpoints") until the daemon restarts.
+pub async fn remove_labelled(docker: &Docker, run: Option<&str>) -> Removed {
+    let mut removed = Removed::default();
+    let (containers, networks) = match list_labelled(docker, run).await {
+        Ok(found) => found,
         Err(e) => {
-            removed.problems.push(format!("listing networks: {e}"));
-            Vec::new()
+            removed.problems.push(e.to_string());
+            return removed;
         }
     };
-    for network in &networks {
-        for container in &containers {
+    for (network, _) in &networks {
+        for (container, _) in &containers {
             let request = NetworkDisconnectRequest {
                 container: container.clone(),
                 force: Some(true),
@@ -556,7 +570,7 @@ pub async fn remove_labelled(docker: &Docker, run: Option<&str>) -> Removed {
         }
     }
     let outcomes: Vec<Result<(), String>> = futures::stream::iter(&containers)
-        .map(|id| async move {
+        .map(|(id, _)| async move {
             docker
                 .remove_container(
                     id,
@@ -579,7 +593,7 @@ pub async fn remove_labelled(docker: &Docker, run: Option<&str>) -> Removed {
             Err(e) => removed.problems.push(e),
         }
     }
-    for network in &networks {
+    for (network, _) in &networks {
         match remove_network(docker, network).await {
             Ok(()) => removed.networks += 1,
             Err(e) => removed.problems.push(e),
@@ -605,34 +619,13 @@ async fn remove_network(docker: &Docker, id: &str) -> Result<(), String> {
 
 /// Containers and networks of each run still present, by run id.
 pub async fn leftovers(docker: &Docker) -> Result<HashMap<String, (usize, usize)>, InfraError> {
-    let filters = HashMap::from([("label", vec![RUN_LABEL])]);
+    let (containers, networks) = list_labelled(docker, None).await?;
     let mut runs: HashMap<String, (usize, usize)> = HashMap::new();
-    let containers = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::default()
-                .all(true)
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-        .map_err(docker_err("ListContainers"))?;
-    for c in containers {
-        if let Some(run) = c.labels.and_then(|mut l| l.remove(RUN_LABEL)) {
-            runs.entry(run).or_default().0 += 1;
-        }
+    for (_, run) in containers {
+        runs.entry(run).or_default().0 += 1;
     }
-    let networks = docker
-        .list_networks(Some(
-            ListNetworksOptionsBuilder::default()
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-        .map_err(docker_err("ListNetworks"))?;
-    for n in networks {
-        if let Some(run) = n.labels.and_then(|mut l| l.remove(RUN_LABEL)) {
-            runs.entry(run).or_default().1 += 1;
-        }
+    for (_, run) in networks {
+        runs.entry(run).or_default().1 += 1;
     }
     Ok(runs)
 }
