@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use nix::time::{ClockId, clock_gettime};
+use nix::time::{clock_gettime, ClockId};
 
 /// CPU time all threads of this process have used so far; `None` where the clock is missing.
 pub fn process_cpu_time() -> Option<Duration> {
@@ -32,7 +32,9 @@ mod tests {
         }
         let busy = process_cpu_time().unwrap() - before;
         // Even on a loaded machine the spinning thread gets a good share of 60 ms.
-        assert!(busy >= Duration::from_millis(10), "spinning 60 ms used {busy:?} of CPU");
-
+        assert!(
+            busy >= Duration::from_millis(10),
+            "spinning 60 ms used {busy:?} of CPU"
+        );
     }
 }
