@@ -1,0 +1,188 @@
+//! Shaping a run: applying a plan with the chosen backend, partitions while it runs, and
+//! removing everything at the end (also when dropped, so an early return or a panic does not
+//! leave rules behind).
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use crate::delay_line::{DelayLine, DelayLineStats, LinkTable};
+use crate::error::ShapeError;
+use crate::plan::{Fabric, ShapingPlan};
+use crate::probe::Backend;
+use crate::{iptables, names, tc};
+
+/// br_netfilter's switch: bridged packets only reach iptables when it is 1.
+const BRIDGE_NF_CALL_IPTABLES: &str = "/proc/sys/net/bridge/bridge-nf-call-iptables";
+
+/// Shaping in force for one run.
+#[derive(Debug)]
+pub struct ActiveShaping {
+    plan: ShapingPlan,
+    backend: Backend,
+    delay_line: Option<DelayLine>,
+    rules: bool,
+    qdiscs: bool,
+    /// The value of [`BRIDGE_NF_CALL_IPTABLES`] to put back.
+    restore_bridge_nf: Option<String>,
+    done: bool,
+}
+
+/// What tearing down found.
+#[derive(Debug, Default)]
+pub struct TeardownReport {
+    pub delay_line: Option<DelayLineStats>,
+    pub problems: Vec<String>,
+}
+
+impl ActiveShaping {
+    /// Applies `plan` with `backend`. On error nothing of it is left in place.
+    pub fn apply(plan: ShapingPlan, backend: Backend, seed: u64) -> Result<Self, ShapeError> {
+        let mut active = Self {
+            plan,
+            backend,
+            delay_line: None,
+            rules: false,
+            qdiscs: false,
+            restore_bridge_nf: None,
+            done: false,
+        };
+        match active.install(seed) {
+            Ok(()) => Ok(active),
+            Err(e) => {
+                let report = active.teardown();
+                for p in report.problems {
+                    tracing::warn!("undoing a failed shaping setup: {p}");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn install(&mut self, seed: u64) -> Result<(), ShapeError> {
+        match self.backend {
+            Backend::None => Ok(()),
+            Backend::Kernel => {
+                self.qdiscs = true;
+                tc::apply(&self.plan)?;
+                self.install_rules(None)
+            }
+            Backend::Userspace => {
+                if self.plan.fabric == Fabric::Bridge {
+                    self.ensure_bridge_netfilter()?;
+                }
+                let table = LinkTable {
+                    region_of: (0..self.plan.peers.len())
+                        .map(|i| (self.plan.peers[i].ip, self.plan.region_of(i)))
+                        .collect(),
+                    links: self.plan.profile.links.clone(),
+                };
+                let line =
+                    DelayLine::start(table, names::first_queue_num(&self.plan.run_id), seed)?;
+                let queue = line.queue_num();
+                self.delay_line = Some(line);
+                self.install_rules(Some(queue))
+            }
+        }
+    }
+
+    fn install_rules(&mut self, queue: Option<u16>) -> Result<(), ShapeError> {
+        self.rules = true;
+        iptables::apply(&iptables::setup_rules(&self.plan, queue))
+    }
+
+    fn ensure_bridge_netfilter(&mut self) -> Result<(), ShapeError> {
+        let path = Path::new(BRIDGE_NF_CALL_IPTABLES);
+        let current = std::fs::read_to_string(path).map_err(|source| ShapeError::File {
+            path: path.to_owned(),
+            source,
+        })?;
+        if current.trim() != "1" {
+            std::fs::write(path, "1").map_err(|source| ShapeError::File {
+                path: path.to_owned(),
+                source,
+            })?;
+            self.restore_bridge_nf = Some(current.trim().to_owned());
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn plan(&self) -> &ShapingPlan {
+        &self.plan
+    }
+
+    /// Cuts peers `a` off from peers `b` (both ways) until [`heal`](Self::heal).
+    pub fn partition(&mut self, a: &[usize], b: &[usize]) -> Result<(), ShapeError> {
+        if !self.rules {
+            // Unshaped runs get the chain the first time they partition.
+            self.install_rules(None)?;
+        }
+        let ips = |set: &[usize]| -> Vec<Ipv4Addr> {
+            set.iter().map(|&i| self.plan.peers[i].ip).collect()
+        };
+        iptables::apply(&iptables::partition_rules(
+            &self.plan.run_id,
+            &ips(a),
+            &ips(b),
+        ))
+    }
+
+    /// Lifts the partition.
+    pub fn heal(&mut self) -> Result<(), ShapeError> {
+        if !self.rules {
+            return Ok(());
+        }
+        iptables::apply(&iptables::heal_rules(&self.plan.run_id))
+    }
+
+    /// Removes every rule, the delay line and every qdisc. Rules go first, so that no packet
+    /// is queued to a delay line that is gone.
+    pub fn teardown(mut self) -> TeardownReport {
+        self.undo()
+    }
+
+    fn undo(&mut self) -> TeardownReport {
+        let mut report = TeardownReport::default();
+        if self.done {
+            return report;
+        }
+        self.done = true;
+        if self.rules {
+            if let Err(e) = iptables::remove(Some(&self.plan.run_id)) {
+                report
+                    .problems
+                    .push(format!("removing iptables rules: {e}"));
+            }
+        }
+        report.delay_line = self.delay_line.take().map(DelayLine::stop);
+        if self.qdiscs {
+            report.problems.extend(tc::remove(&self.plan));
+        }
+        if let Some(value) = self.restore_bridge_nf.take() {
+            if let Err(e) = std::fs::write(BRIDGE_NF_CALL_IPTABLES, value) {
+                report
+                    .problems
+                    .push(format!("restoring {BRIDGE_NF_CALL_IPTABLES}: {e}"));
+            }
+        }
+        report
+    }
+}
+
+impl Drop for ActiveShaping {
+    fn drop(&mut self) {
+        for problem in self.undo().problems {
+            tracing::warn!("shaping teardown: {problem}");
+        }
+    }
+}
+
+/// Removes the rules and chains of one run (`Some`) or every run (`None`) left behind by a
+/// process that died; returns the chains removed. Qdiscs live in the peers' own namespaces
+/// and go with them.
+pub fn remove_leftovers(run_id: Option<&str>) -> Result<Vec<String>, ShapeError> {
+    iptables::remove(run_id)
+}
