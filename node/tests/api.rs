@@ -294,6 +294,16 @@ async fn bad_input_gets_a_clear_error_and_the_node_stays_healthy() {
         "payload_bytes",
     )
     .await;
+    expect_error(
+        &router,
+        post_json(
+            "/bench/rtt",
+            r#"{"targets":["127.0.0.1:1"],"count":1,"timeout_ms":0}"#,
+        ),
+        bad,
+        "timeout_ms",
+    )
+    .await;
 
     // Publishing other content under a taken name and version is a conflict.
     let (status, _) = call(

@@ -12,7 +12,7 @@ use crate::quantity;
 use crate::report;
 use crate::results::RunResults;
 use crate::runtime::{docker, local, NodeOptions};
-use crate::scenario::{Scenario, DEFAULT_SCENARIO};
+use crate::scenario::{LinkSettings, Scenario, DEFAULT_SCENARIO};
 use crate::up::{up, RuntimeChoice, UpError, UpOptions};
 
 /// Exit codes (DESIGN.md): 0 all targets met, 1 a target missed or a regression found,
@@ -35,7 +35,7 @@ pub struct Cli {
 pub enum Command {
     /// Bring a network up, run the scenario's phases, check its targets, write the report,
     /// tear everything down.
-    Up(UpArgs),
+    Up(Box<UpArgs>),
     /// Remove what runs left behind (containers, networks, local processes), by label.
     Down(DownArgs),
     /// List runs that still have resources.
@@ -63,10 +63,28 @@ pub struct UpArgs {
     /// Number of peers (overrides the scenario).
     #[arg(long)]
     pub peers: Option<usize>,
-    /// One-way delay on every link, e.g. 20ms (so an RTT of about 40ms). Overrides the
-    /// scenario. Link shaping is not in this build yet: only 0 is accepted.
+    /// One-way delay on every link, e.g. 20ms, so a round trip of about 40ms. Replaces the
+    /// profile's latency matrix and the scenario's latency.
     #[arg(long)]
     pub latency: Option<String>,
+    /// Link profile: lan, wan, continental, global, mobile-3g, lossy-wifi (netem/profiles/) or
+    /// a profile file. Peers are placed in its regions in turn; the flags below override it.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Jitter around the one-way delay, e.g. 2ms.
+    #[arg(long)]
+    pub jitter: Option<String>,
+    /// Packet loss on every link, e.g. 0.5%.
+    #[arg(long)]
+    pub loss: Option<String>,
+    /// Bandwidth of every link, e.g. 10mbit.
+    #[arg(long)]
+    pub bandwidth: Option<String>,
+    /// Link shaping backend. auto: kernel tc netem where the kernel has it, the userspace
+    /// NFQUEUE delay line otherwise (needs root or CAP_NET_ADMIN); none: unshaped, said so in
+    /// the report.
+    #[arg(long, value_enum, default_value_t = ShaperArg::Auto)]
+    pub shaper: ShaperArg,
     #[arg(long, value_enum, default_value_t = RuntimeChoice::Auto)]
     pub runtime: RuntimeChoice,
     /// Where run directories go.
@@ -99,6 +117,26 @@ pub struct UpArgs {
     pub prometheus: Option<String>,
 }
 
+/// `--shaper`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShaperArg {
+    Auto,
+    Kernel,
+    Userspace,
+    None,
+}
+
+impl From<ShaperArg> for netem::ShaperChoice {
+    fn from(arg: ShaperArg) -> Self {
+        match arg {
+            ShaperArg::Auto => Self::Auto,
+            ShaperArg::Kernel => Self::Kernel,
+            ShaperArg::Userspace => Self::Userspace,
+            ShaperArg::None => Self::None,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct DownArgs {
     /// The run to remove.
@@ -125,7 +163,7 @@ pub struct CompareArgs {
 
 pub async fn execute(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
-        Command::Up(args) => return run_up(args).await,
+        Command::Up(args) => return run_up(*args).await,
         Command::Down(args) => down(args).await,
         Command::Status => status().await,
         Command::Image { node_binary } => image(node_binary.as_deref()).await,
@@ -146,6 +184,29 @@ fn usage(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_USAGE)
 }
 
+/// Applies `--profile`, `--latency`, `--jitter`, `--loss` and `--bandwidth` over the
+/// scenario's link settings.
+fn link_flags(args: &UpArgs, link: &mut LinkSettings) -> Result<(), String> {
+    if let Some(profile) = &args.profile {
+        link.profile = Some(profile.clone()).filter(|p| p != "uniform");
+    }
+    let o = &mut link.overrides;
+    if let Some(v) = &args.latency {
+        o.delay = Some(quantity::parse_duration(v).map_err(|e| format!("--latency: {e}"))?);
+    }
+    if let Some(v) = &args.jitter {
+        o.jitter = Some(quantity::parse_duration(v).map_err(|e| format!("--jitter: {e}"))?);
+    }
+    if let Some(v) = &args.loss {
+        o.loss = Some(quantity::parse_fraction(v).map_err(|e| format!("--loss: {e}"))?);
+    }
+    if let Some(v) = &args.bandwidth {
+        o.bandwidth_bps =
+            Some(quantity::parse_bandwidth(v).map_err(|e| format!("--bandwidth: {e}"))?);
+    }
+    link.resolve().map(drop)
+}
+
 async fn run_up(args: UpArgs) -> ExitCode {
     let loaded = match &args.scenario {
         Some(path) => Scenario::load(path),
@@ -161,11 +222,8 @@ async fn run_up(args: UpArgs) -> ExitCode {
         }
         scenario.peers = peers;
     }
-    if let Some(latency) = &args.latency {
-        match quantity::parse_duration(latency) {
-            Ok(d) => scenario.link.latency = d,
-            Err(e) => return usage(format!("--latency: {e}")),
-        }
+    if let Err(e) = link_flags(&args, &mut scenario.link) {
+        return usage(e);
     }
     if let Some(cpus) = args.cpus {
         scenario.resources.cpus = Some(cpus);
@@ -191,6 +249,7 @@ async fn run_up(args: UpArgs) -> ExitCode {
         node_binary: args.node_binary,
         seed: args.seed,
         prometheus: args.prometheus,
+        shaper: args.shaper.into(),
     };
     match up(options).await {
         Ok(outcome) => {
@@ -231,6 +290,11 @@ async fn down(args: DownArgs) -> anyhow::Result<()> {
         problems.extend(r.problems.iter().cloned());
     }
     println!("stopped {processes} local process(es)");
+    match netem::remove_leftovers(run) {
+        Ok(chains) => println!("removed {} iptables chain(s)", chains.len()),
+        Err(netem::ShapeError::Missing { .. }) => {}
+        Err(e) => problems.push(format!("iptables: {e}")),
+    }
     anyhow::ensure!(
         problems.is_empty(),
         "some resources could not be removed:\n{}",
@@ -254,6 +318,12 @@ async fn status() -> anyhow::Result<()> {
         for (run, (containers, networks)) in docker::leftovers(&d).await? {
             any = true;
             println!("docker run {run}: {containers} container(s), {networks} network(s)");
+        }
+    }
+    if let Ok(chains) = netem::iptables::chains_present() {
+        for chain in chains {
+            any = true;
+            println!("iptables chain {chain} (mangle table)");
         }
     }
     for run in local::leftover_runs() {

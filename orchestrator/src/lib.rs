@@ -17,6 +17,7 @@ pub mod report;
 pub mod results;
 pub mod runtime;
 pub mod scenario;
+pub mod shaping;
 pub mod sla;
 pub mod stats;
 pub mod testbed;

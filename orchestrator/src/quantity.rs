@@ -78,6 +78,42 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
     }
 }
 
+/// Parses a fraction written as `1%` or `0.01`.
+pub fn parse_fraction(text: &str) -> Result<f64, String> {
+    match parse(text)? {
+        (v, Dimension::Plain) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "expected a fraction such as 1% or 0.01, got {text:?}"
+        )),
+    }
+}
+
+/// Parses a bandwidth such as `10mbit`, `1gbit` or `500kbit` into bits per second.
+pub fn parse_bandwidth(text: &str) -> Result<u64, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let scale = match unit.trim().trim_end_matches("/s").trim_end_matches("ps") {
+        "bit" | "b" | "" => 1.0,
+        "kbit" | "kb" | "k" => 1e3,
+        "mbit" | "mb" | "m" => 1e6,
+        "gbit" | "gb" | "g" => 1e9,
+        _ => {
+            return Err(format!(
+                "expected a bandwidth such as 10mbit or 1gbit, got {text:?}"
+            ))
+        }
+    };
+    match number.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok((v * scale) as u64),
+        _ => Err(format!(
+            "expected a positive bandwidth such as 10mbit, got {text:?}"
+        )),
+    }
+}
+
 /// Human form of a value in base units.
 pub fn format(value: f64, unit: &str) -> String {
     match unit {
@@ -115,6 +151,11 @@ mod tests {
             .contains("expected a duration"));
         assert!(parse_duration("-1s").unwrap_err().contains("negative"));
         assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert_eq!(parse_bandwidth("10mbit").unwrap(), 10_000_000);
+        assert_eq!(parse_bandwidth("1.5Gbit").unwrap(), 1_500_000_000);
+        assert!(parse_bandwidth("0mbit").is_err() && parse_bandwidth("fast").is_err());
+        assert_eq!(parse_fraction("1%").unwrap(), 0.01);
+        assert!(parse_fraction("150%").is_err());
         assert_eq!(parse_bytes("1KiB").unwrap(), 1024);
     }
 

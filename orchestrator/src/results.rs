@@ -45,8 +45,17 @@ pub struct RunInfo {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LinkInfo {
     pub profile: String,
-    /// One-way delay on every link; the round trip is twice this.
+    /// One-way delay on every link when set by `--latency`/`link.latency` (the round trip is
+    /// twice this); 0 when the profile's matrix decides.
     pub latency_ms: f64,
+    /// The profile's regions and description.
+    #[serde(default)]
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub description: String,
+    /// Mean configured round trip over all pairs of peers.
+    #[serde(default)]
+    pub mean_rtt_ms: f64,
 }
 
 /// One measured phase: raw samples (seconds unless `unit` says otherwise) and their summary.
@@ -112,20 +121,58 @@ pub struct PeerResources {
     pub connections: Option<usize>,
 }
 
+/// Link shaping of the run and the check that it took effect.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ShapingReport {
+    /// `kernel`, `userspace` or `none`.
     pub backend: String,
-    /// Whether measured latency matched the configuration.
+    /// Why the probe chose it.
+    #[serde(default)]
+    pub reason: String,
+    /// Whether every sampled pair's measured round trip matched the configuration
+    /// (`None`: not checked, the run is unshaped).
     pub verified: Option<bool>,
     pub pairs: Vec<PairRtt>,
+    /// What the userspace delay line did.
+    #[serde(default)]
+    pub delay_line: Option<DelayLineReport>,
 }
 
+/// Configured and measured round trip of one ordered pair of peers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PairRtt {
     pub from: String,
     pub to: String,
+    #[serde(default)]
+    pub from_region: String,
+    #[serde(default)]
+    pub to_region: String,
     pub configured_rtt_ms: f64,
-    pub measured_rtt_ms: f64,
+    /// Median of the TCP handshakes the source peer timed; `None` when none completed.
+    pub measured_rtt_ms: Option<f64>,
+    /// max(2 ms, 10% of configured).
+    #[serde(default)]
+    pub tolerance_ms: f64,
+    #[serde(default)]
+    pub ok: bool,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// Counters and accuracy of the userspace delay line over the run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DelayLineReport {
+    pub queue_num: u16,
+    pub packets: u64,
+    pub released: u64,
+    pub lost: u64,
+    pub overflowed: u64,
+    pub passed_through: u64,
+    pub errors: u64,
+    /// How late packets left after their scheduled time.
+    pub lateness_p50_ms: Option<f64>,
+    pub lateness_p99_ms: Option<f64>,
+    pub lateness_max_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

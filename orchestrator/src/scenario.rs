@@ -11,6 +11,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use netem::LinkOverrides;
+
 use crate::quantity::{self, Dimension};
 
 /// Peers that join at once with the bootstrap-peers topology, unless the scenario says.
@@ -32,18 +34,38 @@ pub struct ScenarioError {
 pub struct Scenario {
     pub name: String,
     pub peers: usize,
-    pub link: LinkSpec,
+    pub link: LinkSettings,
     pub topology: Topology,
     pub resources: Resources,
     pub phases: Vec<Phase>,
     pub targets: Vec<Target>,
 }
 
-#[derive(Debug, Clone)]
-pub struct LinkSpec {
-    pub profile: String,
-    /// One-way delay on every link.
-    pub latency: Duration,
+/// The links of a run: a profile from `netem/profiles/` (or a file), and values that replace
+/// the profile's on every link. `latency` is one-way: 20ms gives a round trip of about 40ms.
+#[derive(Debug, Clone, Default)]
+pub struct LinkSettings {
+    /// A built-in profile name or a profile file; `None` is a perfect link changed only by
+    /// the overrides.
+    pub profile: Option<String>,
+    pub overrides: LinkOverrides,
+}
+
+impl LinkSettings {
+    /// The profile the run uses, overrides applied.
+    pub fn resolve(&self) -> Result<netem::Profile, String> {
+        let base = match &self.profile {
+            Some(name) => netem::Profile::load(name).map_err(|e| e.to_string())?,
+            None => netem::Profile::uniform(netem::LinkSpec::default()),
+        };
+        base.with_overrides(&self.overrides)
+            .map_err(|e| e.to_string())
+    }
+
+    /// How the report names it.
+    pub fn name(&self) -> String {
+        self.profile.clone().unwrap_or_else(|| "uniform".to_owned())
+    }
 }
 
 /// Who dials whom at start-up.
@@ -290,8 +312,13 @@ struct RawScenario {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLink {
-    profile: Option<String>,
+    profile: Option<Spanned<String>>,
     latency: Option<Spanned<String>>,
+    jitter: Option<Spanned<String>>,
+    distribution: Option<Spanned<String>>,
+    loss: Option<Spanned<String>>,
+    bandwidth: Option<Spanned<String>>,
+    queue_limit: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -388,11 +415,10 @@ impl Scenario {
             Some(p) => p.value,
             None => 10,
         };
-        let latency = match raw.link.latency {
-            Some(l) => quantity::parse_duration(&l.value)
-                .map_err(|m| spanned(&l.referenced, format!("link.latency: {m}")))?,
-            None => Duration::ZERO,
-        };
+        let link = link_settings(raw.link).map_err(|(location, message)| match location {
+            Some(loc) => spanned(&loc, message),
+            None => at(0, 0, message),
+        })?;
         let joins = match raw.bootstrap.concurrent_joins {
             Some(j) if j.value == 0 => {
                 return Err(spanned(
@@ -469,10 +495,7 @@ impl Scenario {
         Ok(Self {
             name: raw.name.unwrap_or_else(|| "unnamed".to_owned()),
             peers,
-            link: LinkSpec {
-                profile: raw.link.profile.unwrap_or_else(|| "uniform".to_owned()),
-                latency,
-            },
+            link,
             topology,
             resources,
             phases,
@@ -554,6 +577,41 @@ fn validate_phase(raw: RawPhase) -> Result<Phase, String> {
     })
 }
 
+/// Checks the `link:` section; an error carries where the wrong value is.
+fn link_settings(raw: RawLink) -> Result<LinkSettings, (Option<serde_saphyr::Location>, String)> {
+    fn field<T>(
+        value: Option<Spanned<String>>,
+        name: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, (Option<serde_saphyr::Location>, String)> {
+        value
+            .map(|v| parse(&v.value).map_err(|m| (Some(v.referenced), format!("link.{name}: {m}"))))
+            .transpose()
+    }
+    let distribution = field(raw.distribution, "distribution", |d| match d {
+        "uniform" => Ok(netem::JitterDistribution::Uniform),
+        "normal" => Ok(netem::JitterDistribution::Normal),
+        other => Err(format!("expected uniform or normal, got {other:?}")),
+    })?;
+    let overrides = LinkOverrides {
+        delay: field(raw.latency, "latency", quantity::parse_duration)?,
+        jitter: field(raw.jitter, "jitter", quantity::parse_duration)?,
+        distribution,
+        loss: field(raw.loss, "loss", quantity::parse_fraction)?,
+        bandwidth_bps: field(raw.bandwidth, "bandwidth", quantity::parse_bandwidth)?,
+        queue_limit: raw.queue_limit.map(|q| q.value),
+    };
+    let location = raw.profile.as_ref().map(|p| p.referenced);
+    let settings = LinkSettings {
+        profile: raw.profile.map(|p| p.value).filter(|p| p != "uniform"),
+        overrides,
+    };
+    settings
+        .resolve()
+        .map_err(|m| (location, format!("link: {m}")))?;
+    Ok(settings)
+}
+
 fn validate_target(raw: RawTarget) -> Result<Target, String> {
     let (phase, statistic) = raw.metric.rsplit_once('.').ok_or_else(|| {
         format!(
@@ -619,7 +677,7 @@ mod tests {
     fn minimal_scenario_gets_defaults() {
         let s = Scenario::parse("m.yaml", "phases:\n  - bootstrap: {}\n  - publish: {}\n").unwrap();
         assert_eq!(s.peers, 10);
-        assert_eq!(s.link.latency, Duration::ZERO);
+        assert_eq!(s.link.overrides.delay, None);
         assert_eq!(
             s.topology,
             Topology::BootstrapPeers {
@@ -648,7 +706,8 @@ targets:
   - { metric: gossip_network_wide.coverage, min: 99% }
 "#;
         let s = Scenario::parse("full.yaml", text).unwrap();
-        assert_eq!(s.link.latency, Duration::from_millis(20));
+        assert_eq!(s.link.overrides.delay, Some(Duration::from_millis(20)));
+        assert_eq!(s.link.profile.as_deref(), Some("wan"));
         assert_eq!(s.topology, Topology::RandomK { k: 2 });
         assert_eq!(s.resources.memory_bytes, Some(128 * 1024 * 1024));
         let Phase::Gossip(g) = &s.phases[1] else {

@@ -42,6 +42,8 @@ pub struct Testbed {
     /// Peers stopped on purpose (churn); everything else must be running.
     pub stopped: HashSet<usize>,
     pub rng: StdRng,
+    /// The run's link shaping (also for unshaped runs, which may still partition).
+    pub shaping: Option<netem::ActiveShaping>,
 }
 
 impl Testbed {

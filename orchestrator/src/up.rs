@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use ipnet::Ipv4Net;
+use netem::{Backend, Profile, Selection, ShaperChoice};
 use p2p_node::cli::ApiClient;
 use rand::SeedableRng;
 
@@ -19,7 +20,7 @@ use crate::runtime::{
 };
 use crate::scenario::{Phase, Scenario};
 use crate::testbed::{scrape, wait_healthy, Peer, Testbed, HEALTH_DEADLINE};
-use crate::{report, sla};
+use crate::{report, shaping, sla};
 
 /// Which runtime to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -42,6 +43,7 @@ pub struct UpOptions {
     pub seed: u64,
     /// An existing Prometheus to point at the run's targets.
     pub prometheus: Option<String>,
+    pub shaper: netem::ShaperChoice,
 }
 
 /// Why `up` could not produce results at all.
@@ -81,16 +83,18 @@ struct Collected {
     ready_s: Option<f64>,
     failures: Vec<String>,
     image: Option<String>,
+    shaping: ShapingReport,
+}
+
+/// How the run's links are shaped.
+struct LinkShaping {
+    selection: Selection,
+    profile: Profile,
 }
 
 pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
     let scenario = &options.scenario;
-    if !scenario.link.latency.is_zero() {
-        return Err(UpError::Usage(format!(
-            "--latency {:?} asks for link shaping, which this build cannot do yet (no netem backend); run with --latency 0",
-            scenario.link.latency
-        )));
-    }
+    let profile = scenario.link.resolve().map_err(UpError::Usage)?;
     let started_at = chrono::Utc::now();
     let run_id = format!(
         "{}-{:04x}",
@@ -118,6 +122,36 @@ pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
         },
     };
     let runtime_kind = runtime.kind();
+    let selection = if profile.is_perfect() && options.shaper == ShaperChoice::Auto {
+        Selection {
+            backend: Backend::None,
+            reason: "no latency, jitter, loss or bandwidth asked for: nothing to shape".into(),
+        }
+    } else {
+        let fabric = runtime.fabric();
+        let choice = options.shaper;
+        tokio::task::spawn_blocking(move || netem::probe::select(choice, &fabric))
+            .await
+            .map_err(anyhow::Error::from)?
+            .map_err(|e| anyhow::anyhow!("link shaping: {e}"))?
+    };
+    eprintln!(
+        "shaper: {} ({})",
+        selection.backend.name(),
+        selection.reason
+    );
+    let link_info = LinkInfo {
+        profile: scenario.link.name(),
+        latency_ms: scenario
+            .link
+            .overrides
+            .delay
+            .map_or(0.0, |d| d.as_secs_f64() * 1e3),
+        regions: profile.regions.clone(),
+        description: profile.description.clone(),
+        mean_rtt_ms: mean_rtt_ms(&profile, scenario.peers),
+    };
+    let shaping = LinkShaping { selection, profile };
     eprintln!(
         "run {run_id}: {} peers, scenario {}, {} phases",
         scenario.peers,
@@ -131,7 +165,9 @@ pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
         explain_prometheus(url, &options.results_root).await;
     }
     let progress = MultiProgress::new();
-    let work = execute(runtime, &options, &binary, &progress, &dir);
+    let work = execute(
+        runtime, &options, &binary, &progress, &dir, &run_id, &shaping,
+    );
     let collected = tokio::select! {
         (mut runtime, mut collected) = work => {
             collected.image = runtime.image();
@@ -149,6 +185,9 @@ pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
         () = p2p_node::daemon::shutdown_signal() => {
             eprintln!("interrupted: removing everything run {run_id} created");
             let mut problems = local::remove_leftovers(Some(&run_id)).1;
+            if let Err(e) = netem::remove_leftovers(Some(&run_id)) {
+                problems.push(format!("iptables: {e}"));
+            }
             if let Ok(d) = docker::connect().await {
                 problems.extend(docker::remove_labelled(&d, Some(&run_id)).await.problems);
             }
@@ -161,8 +200,20 @@ pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
 
     report::remove_live_targets(&dir);
     let sla = sla::evaluate(&scenario.targets, &collected.phases);
-    let mut warnings =
-        vec!["links are unshaped: every figure is for a zero-latency network".to_owned()];
+    let mut warnings = Vec::new();
+    if shaping.selection.backend == Backend::None {
+        warnings.push(if shaping.profile.is_perfect() {
+            "links are unshaped: every figure is for a zero-latency network".to_owned()
+        } else {
+            format!(
+                "links are unshaped ({}) although the scenario asks for {}: figures are for a zero-latency network",
+                shaping.selection.reason, link_info.profile
+            )
+        });
+    }
+    let mut shaping_report = collected.shaping;
+    shaping_report.backend = shaping.selection.backend.name().to_owned();
+    shaping_report.reason = shaping.selection.reason.clone();
     if runtime_kind == "local" {
         warnings.push(
             "local runtime: peers share one kernel and loopback; no per-peer CPU or memory limits"
@@ -177,28 +228,42 @@ pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
             started_at: started_at.to_rfc3339(),
             ended_at: chrono::Utc::now().to_rfc3339(),
             runtime: runtime_kind.to_owned(),
-            shaper: "none".to_owned(),
+            shaper: shaping.selection.backend.name().to_owned(),
             peers: scenario.peers,
-            link: LinkInfo {
-                profile: scenario.link.profile.clone(),
-                latency_ms: scenario.link.latency.as_secs_f64() * 1e3,
-            },
+            link: link_info,
             ready_s: collected.ready_s,
             image: collected.image,
         },
         phases: collected.phases,
         resources: collected.resources,
-        shaping: ShapingReport {
-            backend: "none".into(),
-            verified: None,
-            pairs: Vec::new(),
-        },
+        shaping: shaping_report,
         sla,
         warnings,
         failures: collected.failures,
     };
     report::write_all(&dir, &results).context("writing the report")?;
     Ok(RunOutcome { results, dir })
+}
+
+/// Mean configured round trip over all ordered pairs of `peers` peers placed in the
+/// profile's regions in turn.
+fn mean_rtt_ms(profile: &Profile, peers: usize) -> f64 {
+    let regions = profile.regions.len();
+    let region = |i: usize| i % regions;
+    let (mut sum, mut pairs) = (0.0, 0usize);
+    for a in 0..peers {
+        for b in (0..peers).filter(|&b| b != a) {
+            let (x, y) = (region(a), region(b));
+            sum +=
+                netem::link::round_trip(&profile.links[x][y], &profile.links[y][x]).as_secs_f64();
+            pairs += 1;
+        }
+    }
+    if pairs == 0 {
+        0.0
+    } else {
+        sum / pairs as f64 * 1e3
+    }
 }
 
 /// Checks that the Prometheus at `url` answers and says how to make it scrape the runs.
@@ -288,6 +353,8 @@ async fn execute(
     binary: &std::path::Path,
     progress: &MultiProgress,
     dir: &std::path::Path,
+    run_id: &str,
+    shaping: &LinkShaping,
 ) -> (Runtime, Collected) {
     let mut collected = Collected::default();
     let started = Instant::now();
@@ -358,7 +425,44 @@ async fn execute(
         published: Vec::new(),
         stopped: HashSet::new(),
         rng: rand::rngs::StdRng::seed_from_u64(options.seed),
+        shaping: None,
     };
+    let spin = spinner(progress, "shaping links");
+    let applied = shaping::apply(
+        &testbed,
+        run_id,
+        &shaping.selection,
+        shaping.profile.clone(),
+        options.seed,
+    )
+    .await;
+    spin.finish_and_clear();
+    match applied {
+        Ok(active) => testbed.shaping = Some(active),
+        Err(e) => {
+            collected.failures.push(format!("link shaping: {e:#}"));
+            return (testbed.runtime, collected);
+        }
+    }
+    if shaping.selection.backend != Backend::None {
+        let spin = spinner(progress, "verifying link latency");
+        let active = testbed.shaping.take().expect("shaping was just applied");
+        collected.shaping = shaping::verify(&mut testbed, &active).await;
+        testbed.shaping = Some(active);
+        spin.finish_and_clear();
+        let ok = collected.shaping.pairs.iter().filter(|p| p.ok).count();
+        eprintln!(
+            "shaping verified on {ok}/{} pairs (round trip within max(2 ms, 10%) of the configuration)",
+            collected.shaping.pairs.len()
+        );
+        if collected.shaping.verified != Some(true) {
+            collected.failures.push(format!(
+                "link shaping did not take effect as configured: {}",
+                shaping::failed_pairs(&collected.shaping)
+            ));
+            return (testbed.runtime, collected);
+        }
+    }
     if let Err(e) = report::write_prometheus_targets(dir, &testbed) {
         eprintln!("warning: writing Prometheus targets: {e:#}");
     }
@@ -451,6 +555,18 @@ async fn execute(
         collected
             .phases
             .push(PhaseReport::new("peer_cpu", cpu, Vec::new()));
+    }
+    if let Some(active) = testbed.shaping.take() {
+        let report = tokio::task::spawn_blocking(move || active.teardown())
+            .await
+            .unwrap_or_default();
+        collected.shaping.delay_line = report.delay_line.as_ref().map(shaping::delay_line_report);
+        collected.failures.extend(
+            report
+                .problems
+                .into_iter()
+                .map(|p| format!("shaping teardown: {p}")),
+        );
     }
     (testbed.runtime, collected)
 }

@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/bench/dht-lookup", post(handlers::phases::dht_lookup))
         .route("/bench/search", post(handlers::phases::search))
         .route("/bench/gossip", post(handlers::phases::gossip))
+        .route("/bench/rtt", post(handlers::phases::rtt))
         .route(
             "/bench/gossip/received",
             get(handlers::phases::gossip_received).delete(handlers::phases::gossip_clear),

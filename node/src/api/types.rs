@@ -179,6 +179,29 @@ pub struct GossipReceived {
     pub samples: Vec<GossipSample>,
 }
 
+/// Round trips to other peers, timed as TCP handshakes on their libp2p port.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RttPhase {
+    /// `ip:port` of each peer's libp2p listener.
+    pub targets: Vec<std::net::SocketAddr>,
+    /// Handshakes per target.
+    pub count: usize,
+    /// Source address to send from (the node's own, when it has several).
+    pub bind: Option<std::net::IpAddr>,
+    #[serde(default = "default_rtt_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_rtt_timeout_ms() -> u64 {
+    5_000
+}
+
+/// One [`PhaseResult`] per target of an [`RttPhase`], in the same order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RttResult {
+    pub targets: Vec<PhaseResult>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub error: String,

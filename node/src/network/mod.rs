@@ -13,6 +13,7 @@ mod config;
 mod error;
 mod event;
 mod event_loop;
+pub mod handshake;
 pub mod protocol;
 
 pub use client::{BootstrapOutcome, Client, NetworkStatus, RecordLookup};

@@ -103,6 +103,7 @@ impl DockerRuntime {
             Some(s) => s,
             None => free_subnet(&self.docker).await?,
         };
+        self.subnet = Some(subnet);
         let network = format!("p2p-testbed-{}", self.run_id);
         let gateway = subnet
             .hosts()
@@ -248,6 +249,27 @@ impl DockerRuntime {
             )
             .await
             .map_err(docker_err("StartContainer"))
+    }
+
+    /// The run network's subnet, once launched.
+    pub fn subnet(&self) -> Option<Ipv4Net> {
+        self.subnet
+    }
+
+    /// The network namespace of peer `index`'s container (`/proc/<pid>/ns/net`).
+    pub(super) async fn netns(&self, index: usize) -> Option<std::path::PathBuf> {
+        let name = self.container(index).ok()?;
+        let pid = self
+            .docker
+            .inspect_container(
+                &name,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .ok()?
+            .state?
+            .pid?;
+        (pid > 0).then(|| std::path::PathBuf::from(format!("/proc/{pid}/ns/net")))
     }
 
     pub(super) async fn is_running(&mut self, index: usize) -> bool {

@@ -16,6 +16,8 @@ use tokio::process::{Child, Command};
 use super::{node_args, CliRun, InfraError, NodeOptions, PeerSlot};
 
 const STOP_GRACE: Duration = Duration::from_secs(5);
+/// Every local peer's address lies in here (127.77.x.y).
+pub const SUBNET: ipnet::Ipv4Net = ipnet::Ipv4Net::new_assert(Ipv4Addr::new(127, 77, 0, 0), 16);
 const CLI_DEADLINE: Duration = Duration::from_secs(120);
 
 /// Root of the local runtime's working directories.

@@ -127,6 +127,30 @@ impl Runtime {
         }
     }
 
+    /// Where the peers' packets flow, for the link shaper.
+    pub fn fabric(&self) -> netem::Fabric {
+        match self {
+            Self::Docker(_) => netem::Fabric::Bridge,
+            Self::Local(_) => netem::Fabric::Loopback,
+        }
+    }
+
+    /// The range every peer address lies in (after [`launch`](Self::launch)).
+    pub fn subnet(&self) -> Option<ipnet::Ipv4Net> {
+        match self {
+            Self::Docker(d) => d.subnet(),
+            Self::Local(_) => Some(local::SUBNET),
+        }
+    }
+
+    /// The peer's network namespace and its interface towards the others, for qdiscs.
+    pub async fn peer_network(&self, index: usize) -> (Option<std::path::PathBuf>, String) {
+        match self {
+            Self::Docker(d) => (d.netns(index).await, "eth0".to_owned()),
+            Self::Local(_) => (None, "lo".to_owned()),
+        }
+    }
+
     /// Starts `count` peers (without waiting for them to be healthy).
     pub async fn launch(
         &mut self,

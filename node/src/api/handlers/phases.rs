@@ -4,10 +4,12 @@ use axum::http::StatusCode;
 use crate::api::error::ApiError;
 use crate::api::extract::Json;
 use crate::api::types::{
-    DhtLookupPhase, GossipPhase, GossipPublished, GossipReceived, PhaseResult, SearchPhase,
+    DhtLookupPhase, GossipPhase, GossipPublished, GossipReceived, PhaseResult, RttPhase, RttResult,
+    SearchPhase,
 };
 use crate::api::AppState;
 use crate::market::{MAX_PHASE_CONCURRENCY, MAX_PHASE_OPERATIONS, MAX_PROBE_PADDING};
+use crate::network::handshake;
 
 fn check_bounds(what: &str, count: usize, concurrency: usize) -> Result<(), ApiError> {
     if count > MAX_PHASE_OPERATIONS {
@@ -62,4 +64,31 @@ pub(crate) async fn gossip_received(State(state): State<AppState>) -> axum::Json
 pub(crate) async fn gossip_clear(State(state): State<AppState>) -> StatusCode {
     state.market.gossip_log().clear();
     StatusCode::NO_CONTENT
+}
+
+/// Longest handshake timeout a request may set.
+const MAX_RTT_TIMEOUT_MS: u64 = 60_000;
+
+pub(crate) async fn rtt(Json(phase): Json<RttPhase>) -> Result<axum::Json<RttResult>, ApiError> {
+    check_bounds("handshakes", phase.targets.len() * phase.count, 1)?;
+    if phase.timeout_ms == 0 || phase.timeout_ms > MAX_RTT_TIMEOUT_MS {
+        return Err(ApiError::bad_request(format!(
+            "timeout_ms {} is out of range 1..={MAX_RTT_TIMEOUT_MS}",
+            phase.timeout_ms
+        )));
+    }
+    let timeout = std::time::Duration::from_millis(phase.timeout_ms);
+    let mut targets = Vec::with_capacity(phase.targets.len());
+    for target in phase.targets {
+        let started = std::time::Instant::now();
+        let (samples, errors) =
+            handshake::handshake_times(phase.bind, target, phase.count, timeout).await;
+        targets.push(PhaseResult {
+            samples,
+            errors,
+            wall_s: started.elapsed().as_secs_f64(),
+            kad_requests: Vec::new(),
+        });
+    }
+    Ok(axum::Json(RttResult { targets }))
 }

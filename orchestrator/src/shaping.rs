@@ -1,0 +1,169 @@
+//! Link shaping of a run: the plan built from the runtime's peers, applying it with the
+//! backend the probe chose, and the check that it took effect — round trips between sampled
+//! pairs, measured by the nodes themselves, against the configuration.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use netem::{verify, ActiveShaping, Backend, Profile, Selection, ShapedPeer, ShapingPlan};
+use p2p_node::api::types::{RttPhase, RttResult};
+
+use crate::results::{DelayLineReport, PairRtt, ShapingReport};
+use crate::stats::Summary;
+use crate::testbed::Testbed;
+
+/// Pairs whose round trip is measured (at least one per pair of regions).
+pub const VERIFY_PAIRS: usize = 20;
+/// Handshakes per pair; the median counts.
+const HANDSHAKES: usize = 5;
+
+/// Applies `profile` to every peer of the testbed with the selected backend.
+pub async fn apply(
+    testbed: &Testbed,
+    run_id: &str,
+    selection: &Selection,
+    profile: Profile,
+    seed: u64,
+) -> anyhow::Result<ActiveShaping> {
+    let subnet = testbed
+        .runtime
+        .subnet()
+        .ok_or_else(|| anyhow::anyhow!("the runtime has no subnet to shape"))?;
+    let mut peers = Vec::with_capacity(testbed.peers.len());
+    for (i, peer) in testbed.peers.iter().enumerate() {
+        let (netns, interface) = match selection.backend {
+            Backend::Kernel => testbed.runtime.peer_network(i).await,
+            _ => (None, String::new()),
+        };
+        peers.push(ShapedPeer {
+            ip: peer.slot.ip,
+            netns,
+            interface,
+        });
+    }
+    let plan = ShapingPlan::new(run_id, testbed.runtime.fabric(), subnet, peers, profile);
+    let backend = selection.backend;
+    Ok(tokio::task::spawn_blocking(move || ActiveShaping::apply(plan, backend, seed)).await??)
+}
+
+/// Measures the round trip of sampled pairs through the nodes' `/bench/rtt`.
+pub async fn verify(testbed: &mut Testbed, shaping: &ActiveShaping) -> ShapingReport {
+    let plan = shaping.plan();
+    let pairs = verify::sample_pairs(plan, VERIFY_PAIRS, &mut testbed.rng);
+    let mut by_source: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (a, b) in &pairs {
+        by_source.entry(*a).or_default().push(*b);
+    }
+    let sources: Vec<usize> = by_source.keys().copied().collect();
+    let peers = &testbed.peers;
+    let measured = testbed
+        .on_peers(&sources, |peer| {
+            let targets = &by_source[&peer.slot.index];
+            let request = RttPhase {
+                targets: targets
+                    .iter()
+                    .map(|&b| (peers[b].slot.ip, peers[b].slot.p2p_port).into())
+                    .collect(),
+                count: HANDSHAKES,
+                bind: Some(peer.slot.ip.into()),
+                timeout_ms: 5_000,
+            };
+            async move { peer.api.post::<_, RttResult>("/bench/rtt", &request).await }
+        })
+        .await;
+    let mut out = Vec::with_capacity(pairs.len());
+    for (a, result) in measured {
+        let targets = &by_source[&a];
+        let per_target: Vec<Result<Vec<f64>, String>> = match result {
+            Ok(r) => r
+                .targets
+                .into_iter()
+                .map(|t| {
+                    if t.samples.is_empty() {
+                        Err(t
+                            .errors
+                            .first()
+                            .cloned()
+                            .unwrap_or_else(|| "no sample".into()))
+                    } else {
+                        Ok(t.samples)
+                    }
+                })
+                .collect(),
+            Err(e) => vec![Err(format!("{e:#}")); targets.len()],
+        };
+        for (&b, samples) in targets.iter().zip(per_target) {
+            let configured = plan.configured_rtt(a, b);
+            let (measured, error) = match samples {
+                Ok(s) => {
+                    let durations: Vec<Duration> =
+                        s.iter().map(|x| Duration::from_secs_f64(*x)).collect();
+                    (verify::median(&durations), None)
+                }
+                Err(e) => (None, Some(e)),
+            };
+            out.push(PairRtt {
+                from: testbed.peers[a].slot.name.clone(),
+                to: testbed.peers[b].slot.name.clone(),
+                from_region: plan.region_name(a).to_owned(),
+                to_region: plan.region_name(b).to_owned(),
+                configured_rtt_ms: ms(configured),
+                measured_rtt_ms: measured.map(ms),
+                tolerance_ms: ms(verify::tolerance(configured)),
+                ok: measured.is_some_and(|m| verify::within_tolerance(configured, m)),
+                error,
+            });
+        }
+    }
+    out.sort_by(|x, y| (&x.from, &x.to).cmp(&(&y.from, &y.to)));
+    ShapingReport {
+        backend: shaping.backend().name().to_owned(),
+        reason: String::new(),
+        verified: Some(!out.is_empty() && out.iter().all(|p| p.ok)),
+        pairs: out,
+        delay_line: None,
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The pairs that failed the check, for the failure message.
+pub fn failed_pairs(report: &ShapingReport) -> String {
+    report
+        .pairs
+        .iter()
+        .filter(|p| !p.ok)
+        .map(|p| match (p.measured_rtt_ms, &p.error) {
+            (Some(m), _) => format!(
+                "{} -> {}: configured {:.1} ms, measured {:.1} ms (tolerance ±{:.1} ms)",
+                p.from, p.to, p.configured_rtt_ms, m, p.tolerance_ms
+            ),
+            (None, e) => format!(
+                "{} -> {}: not measured ({})",
+                p.from,
+                p.to,
+                e.as_deref().unwrap_or("no sample")
+            ),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// What the delay line reports when it stops.
+pub fn delay_line_report(stats: &netem::delay_line::DelayLineStats) -> DelayLineReport {
+    let lateness = Summary::of(&stats.lateness_s);
+    DelayLineReport {
+        queue_num: stats.queue_num,
+        packets: stats.packets,
+        released: stats.released,
+        lost: stats.lost,
+        overflowed: stats.overflowed,
+        passed_through: stats.passed_through,
+        errors: stats.recv_errors,
+        lateness_p50_ms: lateness.p50.map(|v| v * 1e3),
+        lateness_p99_ms: lateness.p99.map(|v| v * 1e3),
+        lateness_max_ms: lateness.max.map(|v| v * 1e3),
+    }
+}
