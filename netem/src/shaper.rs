@@ -114,6 +114,21 @@ impl ActiveShaping {
         &self.plan
     }
 
+    /// Peer `index` restarted in a new network namespace (a container restart): the kernel
+    /// backend puts its qdiscs there again. The other backends shape on the host and keep
+    /// working.
+    pub fn peer_restarted(
+        &mut self,
+        index: usize,
+        netns: Option<std::path::PathBuf>,
+    ) -> Result<(), ShapeError> {
+        if self.backend != Backend::Kernel {
+            return Ok(());
+        }
+        self.plan.peers[index].netns = netns;
+        tc::apply_peer(&self.plan, index)
+    }
+
     /// Cuts peers `a` off from peers `b` (both ways) until [`heal`](Self::heal).
     pub fn partition(&mut self, a: &[usize], b: &[usize]) -> Result<(), ShapeError> {
         if !self.rules {

@@ -85,18 +85,22 @@ fn netem_args(link: &LinkSpec) -> String {
 
 /// Shapes every peer of the plan.
 pub fn apply(plan: &ShapingPlan) -> Result<(), ShapeError> {
-    for (index, peer) in plan.peers.iter().enumerate() {
-        let netns = peer.netns.as_ref().ok_or_else(|| ShapeError::NoNamespace {
-            peer: peer.ip.to_string(),
-        })?;
-        let net = format!("--net={}", netns.display());
-        command::run(
-            "nsenter",
-            &[&net, "tc", "-batch", "-"],
-            Some(&peer_batch(plan, index)),
-        )?;
-    }
-    Ok(())
+    (0..plan.peers.len()).try_for_each(|index| apply_peer(plan, index))
+}
+
+/// Shapes what peer `index` sends.
+pub fn apply_peer(plan: &ShapingPlan, index: usize) -> Result<(), ShapeError> {
+    let peer = &plan.peers[index];
+    let netns = peer.netns.as_ref().ok_or_else(|| ShapeError::NoNamespace {
+        peer: peer.ip.to_string(),
+    })?;
+    let net = format!("--net={}", netns.display());
+    command::run(
+        "nsenter",
+        &[&net, "tc", "-batch", "-"],
+        Some(&peer_batch(plan, index)),
+    )
+    .map(drop)
 }
 
 /// Removes the qdiscs [`apply`] put in; peers already gone are skipped.

@@ -96,6 +96,7 @@ pub enum Phase {
     ConcurrentSearch(ConcurrentSearchPhase),
     Install(InstallPhase),
     Churn(ChurnPhase),
+    Partition(PartitionPhase),
     Cli(CliPhase),
 }
 
@@ -110,6 +111,7 @@ impl Phase {
             Self::ConcurrentSearch(_) => "concurrent_search",
             Self::Install(_) => "install",
             Self::Churn(_) => "churn",
+            Self::Partition(_) => "partition",
             Self::Cli(_) => "cli",
         }
     }
@@ -254,6 +256,29 @@ impl Default for ChurnPhase {
     }
 }
 
+/// Cut a share of the peers off from the rest, hold it, heal it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PartitionPhase {
+    /// Share of the live peers on the cut-off side.
+    pub fraction: f64,
+    /// How long the partition stands.
+    #[serde(deserialize_with = "duration_field")]
+    pub duration: Duration,
+    /// DHT lookups per sampled peer, during the partition and after healing.
+    pub lookups_per_peer: usize,
+}
+
+impl Default for PartitionPhase {
+    fn default() -> Self {
+        Self {
+            fraction: 0.5,
+            duration: Duration::from_secs(5),
+            lookups_per_peer: 5,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CliPhase {
@@ -348,6 +373,7 @@ enum RawPhase {
     ConcurrentSearch(#[serde(default)] ConcurrentSearchPhase),
     Install(#[serde(default)] InstallPhase),
     Churn(#[serde(default)] ChurnPhase),
+    Partition(#[serde(default)] PartitionPhase),
     Cli(#[serde(default)] CliPhase),
 }
 
@@ -569,6 +595,16 @@ fn validate_phase(raw: RawPhase) -> Result<Phase, String> {
             }
             positive("churn.lookups_per_peer", p.lookups_per_peer)?;
             Phase::Churn(p)
+        }
+        RawPhase::Partition(p) => {
+            if p.fraction.is_nan() || p.fraction <= 0.0 || p.fraction >= 1.0 {
+                return Err(format!(
+                    "partition.fraction must be between 0 and 1 (exclusive), got {}",
+                    p.fraction
+                ));
+            }
+            positive("partition.lookups_per_peer", p.lookups_per_peer)?;
+            Phase::Partition(p)
         }
         RawPhase::Cli(p) => {
             positive("cli.runs", p.runs)?;

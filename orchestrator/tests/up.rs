@@ -27,8 +27,11 @@ phases:
   - concurrent_search: { levels: [1, 10], rounds: 2 }
   - install: { installs: 5 }
   - churn: { fraction: 0.2, lookups_per_peer: 3 }
+  - partition: { fraction: 0.5, duration: 2s, lookups_per_peer: 2 }
   - cli: { runs: 2 }
 targets:
+  - { metric: partition_reachability.cross_blocked, min: 100% }
+  - { metric: partition_reachability.same_side_reached, min: 100% }
   - { metric: dht_lookup.p95, max: 10s }
   - { metric: gossip_network_wide.coverage, min: 100% }
   - { metric: install.error_rate, max: 0 }
@@ -48,6 +51,9 @@ const PHASE_NAMES: &[&str] = &[
     "churn_lookup",
     "churn_rejoin",
     "churn_recovery",
+    "partition_lookup",
+    "partition_recovery",
+    "partition_reachability",
     "cli_search",
     "cli_install",
     "cli_publish",
@@ -123,12 +129,41 @@ fn assert_all_phases(results: &RunResults) {
     }
 }
 
+/// The run was shaped, the check measured every sampled pair at the configured round trip,
+/// and no iptables chain of the run is left.
+fn assert_shaped(results: &RunResults, run: &str, rtt_ms: f64) {
+    let shaping = &results.shaping;
+    assert_ne!(shaping.backend, "none", "{}", shaping.reason);
+    assert_eq!(results.run.shaper, shaping.backend);
+    assert_eq!(shaping.verified, Some(true), "{:?}", shaping.pairs);
+    assert!(!shaping.pairs.is_empty());
+    for pair in &shaping.pairs {
+        assert_eq!(pair.configured_rtt_ms, rtt_ms);
+        let measured = pair.measured_rtt_ms.expect("measured");
+        assert!(
+            (measured - rtt_ms).abs() <= rtt_ms.max(20.0) / 10.0,
+            "{pair:?}"
+        );
+    }
+    if shaping.backend == "userspace" {
+        let line = shaping.delay_line.as_ref().expect("delay line report");
+        assert!(line.released > 0 && line.errors == 0, "{line:?}");
+    }
+    let chains = netem::iptables::chains_present().expect("iptables");
+    assert!(
+        !chains
+            .iter()
+            .any(|c| c.starts_with(&netem::names::chain(run))),
+        "iptables chains left behind: {chains:?}"
+    );
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
-fn docker_run_of_ten_peers_through_all_phases_leaves_nothing() {
+fn docker_run_of_ten_peers_at_20ms_through_all_phases_leaves_nothing() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let Some(docker) = docker() else { return };
     let dir = tempfile::tempdir().unwrap();
@@ -141,6 +176,8 @@ fn docker_run_of_ten_peers_through_all_phases_leaves_nothing() {
             "docker",
             "--peers",
             "10",
+            "--latency",
+            "20ms",
             "--scenario",
             scenario.to_str().unwrap(),
         ],
@@ -158,6 +195,7 @@ fn docker_run_of_ten_peers_through_all_phases_leaves_nothing() {
     assert!(results.failures.is_empty(), "{:?}", results.failures);
     assert_all_phases(&results);
     assert!(results.sla.iter().all(|s| s.pass));
+    assert_shaped(&results, &run, 40.0);
     assert_eq!(results.resources.len(), 10);
     assert!(results
         .resources
@@ -198,6 +236,8 @@ fn local_runtime_runs_every_phase_and_a_missed_target_exits_1() {
             "local",
             "--peers",
             "8",
+            "--latency",
+            "5ms",
             "--scenario",
             scenario.to_str().unwrap(),
         ],
@@ -212,6 +252,7 @@ fn local_runtime_runs_every_phase_and_a_missed_target_exits_1() {
     let (run, results) = only_run(&results_dir);
     assert_eq!(results.run.runtime, "local");
     assert_all_phases(&results);
+    assert_shaped(&results, &run, 10.0);
     let missed: Vec<&str> = results
         .sla
         .iter()
@@ -256,6 +297,30 @@ fn a_scenario_with_errors_names_file_line_and_column() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--latency"));
 
+    let out = up(&dir.path().join("results"), &["--profile", "moon"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown link profile \"moon\""),
+        "{}",
+        stderr(&out)
+    );
+
+    let scenario = write_scenario(
+        dir.path(),
+        "peers: 4\nlink:\n  profile: wan\n  loss: 300%\nphases:\n  - bootstrap: {}\n",
+    );
+    let out = up(
+        &dir.path().join("results"),
+        &["--scenario", scenario.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!("{}:4:", scenario.display())),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("link.loss"), "{}", stderr(&out));
+
     let missing = up(
         &dir.path().join("results"),
         &["--scenario", "/nonexistent.yaml"],
@@ -270,9 +335,12 @@ fn spawn_up(
     scenario: &Path,
     runtime: &str,
     peers: &str,
+    extra: &[&str],
 ) -> (std::process::Child, String) {
     let child = Command::new(BIN)
-        .args(["up", "--runtime", runtime, "--peers", peers, "--scenario"])
+        .args(["up", "--runtime", runtime, "--peers", peers])
+        .args(extra)
+        .arg("--scenario")
         .arg(scenario)
         .arg("--results-dir")
         .arg(results_dir)
@@ -314,7 +382,7 @@ fn a_peer_killed_mid_run_is_reported_and_cleaned_up() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = write_scenario(dir.path(), SLOW_GOSSIP);
     let results_dir = dir.path().join("results");
-    let (child, run) = spawn_up(&results_dir, &scenario, "docker", "6");
+    let (child, run) = spawn_up(&results_dir, &scenario, "docker", "6", &[]);
     // Bootstrap and publish take a few seconds; the gossip phase then waits 15 s.
     std::thread::sleep(Duration::from_secs(6));
     let victim = format!("p2p-{run}-0004");
@@ -360,7 +428,13 @@ fn an_interrupted_run_removes_everything() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = write_scenario(dir.path(), SLOW_GOSSIP);
     let results_dir = dir.path().join("results");
-    let (child, run) = spawn_up(&results_dir, &scenario, "local", "5");
+    let (child, run) = spawn_up(
+        &results_dir,
+        &scenario,
+        "local",
+        "5",
+        &["--latency", "10ms"],
+    );
     std::thread::sleep(Duration::from_secs(3));
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -376,6 +450,13 @@ fn an_interrupted_run_removes_everything() {
             .join(&run)
             .exists(),
         "work directory left behind"
+    );
+    let chains = netem::iptables::chains_present().expect("iptables");
+    assert!(
+        !chains
+            .iter()
+            .any(|c| c.starts_with(&netem::names::chain(&run))),
+        "iptables chains left behind: {chains:?}"
     );
     let leftover = Command::new("pgrep").args(["-f", &run]).output().unwrap();
     assert!(

@@ -50,6 +50,10 @@ pub(super) async fn run(
 
     for &i in &victims {
         testbed.runtime.restart_peer(i).await?;
+        let (netns, _) = testbed.runtime.peer_network(i).await;
+        if let Some(shaping) = testbed.shaping.as_mut() {
+            tokio::task::block_in_place(|| shaping.peer_restarted(i, netns))?;
+        }
     }
     for &i in &victims {
         wait_healthy(&testbed.peers[i].api, HEALTH_DEADLINE).await?;

@@ -9,6 +9,7 @@ mod cli;
 mod gossip;
 mod install;
 mod lookup;
+mod partition;
 mod publish;
 mod search;
 
@@ -36,6 +37,7 @@ pub async fn run(testbed: &mut Testbed, phase: &Phase) -> anyhow::Result<Vec<Pha
         Phase::ConcurrentSearch(p) => search::run_concurrent(testbed, p).await,
         Phase::Install(p) => vec![install::run(testbed, p).await?],
         Phase::Churn(p) => churn::run(testbed, p).await?,
+        Phase::Partition(p) => partition::run(testbed, p).await?,
         Phase::Cli(p) => cli::run(testbed, p).await?,
     })
 }

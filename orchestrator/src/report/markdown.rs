@@ -7,16 +7,22 @@ pub(super) fn summary(r: &RunResults) -> String {
     let mut out = String::new();
     let run = &r.run;
     let _ = writeln!(out, "# Run {}\n", run.id);
+    let link = if run.link.latency_ms > 0.0 {
+        format!(
+            "{} ms one way on every link, so about {} ms RTT",
+            run.link.latency_ms,
+            run.link.latency_ms * 2.0
+        )
+    } else {
+        format!(
+            "{}; mean configured RTT {:.1} ms",
+            run.link.description, run.link.mean_rtt_ms
+        )
+    };
     let _ = writeln!(
         out,
-        "Scenario `{}`, {} peers, {} runtime, shaper `{}`, link `{}` ({} ms one way, so about {} ms RTT).  ",
-        run.scenario,
-        run.peers,
-        run.runtime,
-        run.shaper,
-        run.link.profile,
-        run.link.latency_ms,
-        run.link.latency_ms * 2.0
+        "Scenario `{}`, {} peers, {} runtime, shaper `{}`, link `{}` ({link}).  ",
+        run.scenario, run.peers, run.runtime, run.shaper, run.link.profile,
     );
     let _ = writeln!(out, "Started {}, ended {}.  ", run.started_at, run.ended_at);
     if let Some(ready) = run.ready_s {
@@ -34,6 +40,8 @@ pub(super) fn summary(r: &RunResults) -> String {
     for f in &r.failures {
         let _ = writeln!(out, "\n> **Failure:** {f}");
     }
+
+    shaping(&mut out, r);
 
     let _ = writeln!(out, "\n## Targets\n");
     let _ = writeln!(
@@ -133,4 +141,61 @@ pub(super) fn summary(r: &RunResults) -> String {
         "\n## Plots\n\n![latency CDF](plots/latency_cdf.png)\n![gossip propagation](plots/gossip_propagation.png)\n![memory per peer](plots/memory_per_peer.png)\n![bootstrap times](plots/bootstrap_times.png)"
     );
     out
+}
+
+/// Configured against measured round trips of the sampled pairs, and the delay line.
+fn shaping(out: &mut String, r: &RunResults) {
+    let sh = &r.shaping;
+    if sh.backend == "none" && sh.pairs.is_empty() {
+        return;
+    }
+    let verdict = match sh.verified {
+        Some(true) => "every sampled pair within max(2 ms, 10%)",
+        Some(false) => "**some pairs are off: the run failed**",
+        None => "not checked",
+    };
+    let _ = writeln!(out, "\n## Link shaping\n");
+    let _ = writeln!(
+        out,
+        "Backend `{}`: {}. Verification: {verdict}.\n",
+        sh.backend, sh.reason
+    );
+    if !sh.pairs.is_empty() {
+        let _ = writeln!(
+            out,
+            "| from | to | regions | configured RTT | measured RTT | ok |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|");
+        for p in &sh.pairs {
+            let measured = p.measured_rtt_ms.map_or_else(
+                || format!("– ({})", p.error.as_deref().unwrap_or("no sample")),
+                |m| format!("{m:.2} ms"),
+            );
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} → {} | {:.2} ms | {measured} | {} |",
+                p.from,
+                p.to,
+                p.from_region,
+                p.to_region,
+                p.configured_rtt_ms,
+                if p.ok { "yes" } else { "**no**" }
+            );
+        }
+    }
+    if let Some(d) = &sh.delay_line {
+        let ms = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.3} ms"));
+        let _ = writeln!(
+            out,
+            "\nDelay line (queue {}): {} packets, {} released, {} lost, {} over the queue limit; lateness p50 {}, p99 {}, max {}.",
+            d.queue_num,
+            d.packets,
+            d.released,
+            d.lost,
+            d.overflowed,
+            ms(d.lateness_p50_ms),
+            ms(d.lateness_p99_ms),
+            ms(d.lateness_max_ms)
+        );
+    }
 }
