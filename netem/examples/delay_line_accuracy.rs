@@ -32,6 +32,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Profile::uniform(LinkSpec::delay(DELAY)),
     );
     let shaping = ActiveShaping::apply(plan, Backend::Userspace, 1)?;
+    let idle_before = delay_line_cpu();
+    std::thread::sleep(Duration::from_secs(2));
+    if let Some((after, before)) = delay_line_cpu().zip(idle_before) {
+        println!(
+            "idle: the delay line uses {:.1}% of a core",
+            (after - before).as_secs_f64() / 2.0 * 100.0
+        );
+    }
     println!("one-way delay {DELAY:?}; lateness = arrival - send - delay");
     println!(
         "{:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>12}",

@@ -15,8 +15,9 @@ use rand_distr::{Distribution, Normal};
 
 use crate::link::{JitterDistribution, LinkSpec};
 
-/// Packets a link holds when its spec sets no limit (netem's default).
-pub const DEFAULT_QUEUE_LIMIT: u32 = 1000;
+/// Packets a link holds when its spec sets no limit: 10x netem's default of 1000, which a
+/// single link at 50k packets/s and 20 ms already fills.
+pub const DEFAULT_QUEUE_LIMIT: u32 = 10_000;
 
 /// A directed link, by addresses.
 pub type LinkKey = (Ipv4Addr, Ipv4Addr);

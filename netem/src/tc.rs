@@ -13,8 +13,8 @@ use crate::plan::ShapingPlan;
 
 /// Rate of classes whose link sets no bandwidth: far above anything a veth carries here.
 const UNLIMITED: &str = "100gbit";
-/// netem's queue when the link sets none.
-const DEFAULT_LIMIT: u32 = 1000;
+/// netem's queue when the link sets none (the userspace backend's default too).
+const DEFAULT_LIMIT: u32 = crate::scheduler::DEFAULT_QUEUE_LIMIT;
 
 /// `tc -batch` input that shapes everything peer `index` sends to the other peers.
 pub fn peer_batch(plan: &ShapingPlan, index: usize) -> String {
