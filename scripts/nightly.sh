@@ -7,7 +7,7 @@
 #
 #   scripts/nightly.sh [--baseline DIR] [--results DIR]
 #
-# NIGHTLY_PEERS (50), NIGHTLY_LATENCY (0: link shaping is not in this build yet) and
+# NIGHTLY_PEERS (50), NIGHTLY_LATENCY (20ms one way) and
 # NIGHTLY_RUNTIME (auto) set the run. Exits with the run's code (1 missed target, 3 failed
 # run), or 1 when the comparison finds a significant regression.
 set -uo pipefail
@@ -26,7 +26,7 @@ cargo build --release --workspace --bins || exit 3
 orchestrator=target/x86_64-unknown-linux-gnu/release/orchestrator
 
 before=$(ls -d "$results"/*/ 2>/dev/null | sort)
-"$orchestrator" up --peers "${NIGHTLY_PEERS:-50}" --latency "${NIGHTLY_LATENCY:-0}" \
+"$orchestrator" up --peers "${NIGHTLY_PEERS:-50}" --latency "${NIGHTLY_LATENCY:-20ms}" \
     --runtime "${NIGHTLY_RUNTIME:-auto}" --results-dir "$results"
 run_status=$?
 run_dir=$(comm -13 <(echo "$before") <(ls -d "$results"/*/ 2>/dev/null | sort) | grep -v '/targets/$' | tail -1)

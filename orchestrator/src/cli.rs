@@ -68,7 +68,8 @@ pub struct UpArgs {
     #[arg(long)]
     pub latency: Option<String>,
     /// Link profile: lan, wan, continental, global, mobile-3g, lossy-wifi (netem/profiles/) or
-    /// a profile file. Peers are placed in its regions in turn; the flags below override it.
+    /// a profile file. Peers are placed in its regions in turn. Replaces the scenario's link
+    /// section; --latency and the flags below override it.
     #[arg(long)]
     pub profile: Option<String>,
     /// Jitter around the one-way delay, e.g. 2ms.
@@ -188,7 +189,9 @@ fn usage(message: impl std::fmt::Display) -> ExitCode {
 /// scenario's link settings.
 fn link_flags(args: &UpArgs, link: &mut LinkSettings) -> Result<(), String> {
     if let Some(profile) = &args.profile {
+        // A profile on the command line replaces the scenario's whole link section.
         link.profile = Some(profile.clone()).filter(|p| p != "uniform");
+        link.overrides = netem::LinkOverrides::default();
     }
     let o = &mut link.overrides;
     if let Some(v) = &args.latency {
