@@ -209,6 +209,7 @@ fn docker_run_of_ten_peers_at_20ms_through_all_phases_leaves_nothing() {
         "plots/gossip_propagation.png",
         "plots/memory_per_peer.png",
         "plots/bootstrap_times.png",
+        "plots/link_rtt.png",
     ] {
         assert!(
             results_dir.join(&run).join(file).is_file(),

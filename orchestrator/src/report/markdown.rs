@@ -183,6 +183,9 @@ fn shaping(out: &mut String, r: &RunResults) {
             );
         }
     }
+    if !sh.pairs.is_empty() {
+        let _ = writeln!(out, "\n![link round trips](plots/link_rtt.png)");
+    }
     if let Some(d) = &sh.delay_line {
         let ms = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.3} ms"));
         let _ = writeln!(

@@ -28,6 +28,9 @@ pub(super) fn draw_all(dir: &Path, results: &RunResults) -> anyhow::Result<()> {
     gossip_propagation(&dir.join("gossip_propagation.png"), results)?;
     memory_per_peer(&dir.join("memory_per_peer.png"), results)?;
     bootstrap_times(&dir.join("bootstrap_times.png"), results)?;
+    if !results.shaping.pairs.is_empty() {
+        link_rtt(&dir.join("link_rtt.png"), results)?;
+    }
     Ok(())
 }
 
@@ -242,6 +245,77 @@ fn bootstrap_times(path: &Path, results: &RunResults) -> anyhow::Result<()> {
                 GREEN.mix(0.7).filled(),
             )
         }))
+        .map_err(plot_err)?;
+    root.present().map_err(plot_err)
+}
+
+/// Measured against configured round trip of every sampled pair, with the tolerance band
+/// max(2 ms, 10%) around the diagonal.
+fn link_rtt(path: &Path, results: &RunResults) -> anyhow::Result<()> {
+    let pairs = &results.shaping.pairs;
+    let hi = pairs
+        .iter()
+        .flat_map(|p| [Some(p.configured_rtt_ms), p.measured_rtt_ms])
+        .flatten()
+        .fold(1.0f64, f64::max)
+        * 1.1;
+    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!(
+                "Link round trips: measured vs configured ({} backend, {} pairs)",
+                results.shaping.backend,
+                pairs.len()
+            ),
+            ("sans-serif", 22),
+        )
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..hi, 0.0..hi)
+        .map_err(plot_err)?;
+    chart
+        .configure_mesh()
+        .x_desc("configured RTT (ms)")
+        .y_desc("measured RTT (ms, median of 5 handshakes)")
+        .draw()
+        .map_err(plot_err)?;
+    let steps: Vec<f64> = (0..=200).map(|i| hi * f64::from(i) / 200.0).collect();
+    let band = |sign: f64| {
+        steps
+            .iter()
+            .map(move |&c| (c, (c + sign * (c / 10.0).max(2.0)).max(0.0)))
+            .collect::<Vec<_>>()
+    };
+    chart
+        .draw_series(LineSeries::new(
+            steps.iter().map(|&c| (c, c)),
+            BLACK.mix(0.5),
+        ))
+        .map_err(plot_err)?
+        .label("configured")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.5)));
+    for sign in [-1.0, 1.0] {
+        chart
+            .draw_series(LineSeries::new(band(sign), RED.mix(0.4)))
+            .map_err(plot_err)?;
+    }
+    chart
+        .draw_series(pairs.iter().filter_map(|p| {
+            let m = p.measured_rtt_ms?;
+            let colour = if p.ok { BLUE } else { RED };
+            Some(Circle::new((p.configured_rtt_ms, m), 5, colour.filled()))
+        }))
+        .map_err(plot_err)?
+        .label("sampled pair (red: outside max(2 ms, 10%))")
+        .legend(|(x, y)| Circle::new((x + 10, y), 5, BLUE.filled()));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
         .map_err(plot_err)?;
     root.present().map_err(plot_err)
 }
