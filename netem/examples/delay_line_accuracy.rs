@@ -51,6 +51,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let target: SocketAddr = receiver.local_addr()?;
         let base = Instant::now();
         let collector = std::thread::spawn(move || {
+            // The receiver must not be the one running late: real-time, above the delay line.
+            let tid = nix::unistd::gettid().to_string();
+            let _ = std::process::Command::new("chrt")
+                .args(["--fifo", "--pid", "20", &tid])
+                .status();
             let mut lateness = Vec::new();
             let mut buf = [0u8; 64];
             while let Ok(n) = receiver.recv(&mut buf) {

@@ -4,12 +4,12 @@
 //!
 //! `nfq` gives no file descriptor to wait on, so the thread polls the queue without blocking:
 //! it sleeps until the next deadline, or [`IDLE_POLL`] at most ([`QUIET_POLL`] once the
-//! network has been quiet for a while), with its timer slack set to
-//! 1 µs (the default 50 µs would make every sleep that much late), and spins only for the last
-//! [`SPIN_BEFORE`]. A packet is therefore seen at most `IDLE_POLL` after it arrived, and leaves
-//! within tens of microseconds of its deadline, for a few percent of a core. The rule uses
-//! `--queue-bypass`: when this thread is gone, packets pass unshaped instead of being
-//! black-holed.
+//! network has been quiet for a while), with its timer slack set to 1 µs (the default 50 µs
+//! would make every sleep that much late). It never spins: as a real-time thread (see
+//! [`raise_priority`]) spinning ran into the kernel's RT throttling. A packet is therefore seen
+//! at most `IDLE_POLL` after it arrived and leaves within tens of microseconds of its
+//! deadline. The rule uses `--queue-bypass`: when this thread is gone, packets pass unshaped
+//! instead of being black-holed.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
@@ -36,8 +36,6 @@ pub const IDLE_POLL: Duration = Duration::from_micros(100);
 /// need it.
 pub const QUIET_POLL: Duration = Duration::from_micros(500);
 pub const QUIET_AFTER: Duration = Duration::from_millis(50);
-/// Spin instead of sleeping this close to a deadline.
-pub const SPIN_BEFORE: Duration = Duration::from_micros(10);
 /// SCHED_FIFO priority of the delay line thread (1 lowest, 99 highest).
 const REAL_TIME_PRIORITY: &str = "10";
 /// Timer slack of the delay line thread, in nanoseconds.
@@ -213,7 +211,7 @@ fn run(
     if let Err(e) = nix::sys::prctl::set_timerslack(TIMER_SLACK_NS) {
         tracing::warn!("delay line: timer slack stays at the default: {e}");
     }
-    real_time_priority();
+    raise_priority();
     while !stop.load(AtomicOrdering::Acquire) {
         // Take in everything that arrived.
         loop {
@@ -282,8 +280,8 @@ fn run(
             .peek()
             .map(|p| p.release.saturating_duration_since(Instant::now()))
         {
-            Some(wait) if wait <= SPIN_BEFORE => std::hint::spin_loop(),
-            Some(wait) => std::thread::sleep((wait - SPIN_BEFORE / 2).min(IDLE_POLL)),
+            Some(wait) if wait.is_zero() => {}
+            Some(wait) => std::thread::sleep(wait.min(IDLE_POLL)),
             None if last_arrival.elapsed() > QUIET_AFTER => std::thread::sleep(QUIET_POLL),
             None => std::thread::sleep(IDLE_POLL),
         }
@@ -304,7 +302,7 @@ fn run(
 /// on every core do not make packets late: measured here under two CPU hogs, p99 lateness
 /// went from ~7 ms to under 1 ms. The thread sleeps between deadlines, and the kernel's RT
 /// throttling bounds it anyway. Without the privilege it stays a normal thread.
-fn real_time_priority() {
+fn raise_priority() {
     let tid = nix::unistd::gettid().to_string();
     if let Err(e) = command::run("chrt", &["--fifo", "--pid", REAL_TIME_PRIORITY, &tid], None) {
         tracing::warn!("delay line: no real-time priority, packets may be late under load: {e}");

@@ -64,9 +64,23 @@ impl ShapingPlan {
         }
     }
 
+    /// Processes of the host on loopback addresses within `subnet`: what the local runtime
+    /// runs, and what tests and measurements of the delay line use.
+    pub fn loopback(run_id: &str, subnet: Ipv4Net, ips: &[Ipv4Addr], profile: Profile) -> Self {
+        let peers = ips
+            .iter()
+            .map(|&ip| ShapedPeer {
+                ip,
+                netns: None,
+                interface: "lo".into(),
+            })
+            .collect();
+        Self::new(run_id, Fabric::Loopback, subnet, peers, profile)
+    }
+
     /// The region peer `index` is in.
     pub fn region_of(&self, index: usize) -> usize {
-        index % self.profile.regions.len()
+        self.profile.region_of(index)
     }
 
     pub fn region_name(&self, index: usize) -> &str {

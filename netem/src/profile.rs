@@ -196,6 +196,25 @@ impl Profile {
         Ok(self)
     }
 
+    /// The region of the peer at `index`: peers take the regions in turn.
+    pub fn region_of(&self, index: usize) -> usize {
+        index % self.regions.len()
+    }
+
+    /// The mean configured round trip over every ordered pair of `peers` peers.
+    pub fn mean_round_trip(&self, peers: usize) -> Duration {
+        let mut total = Duration::ZERO;
+        let mut pairs = 0u32;
+        for a in 0..peers {
+            for b in (0..peers).filter(|&b| b != a) {
+                let (x, y) = (self.region_of(a), self.region_of(b));
+                total += crate::link::round_trip(&self.links[x][y], &self.links[y][x]);
+                pairs += 1;
+            }
+        }
+        total.checked_div(pairs).unwrap_or_default()
+    }
+
     /// Whether no link of this profile changes anything.
     pub fn is_perfect(&self) -> bool {
         self.links.iter().flatten().all(LinkSpec::is_perfect)
@@ -226,6 +245,16 @@ mod tests {
         let eu = p.regions.iter().position(|r| r == "eu-central").unwrap();
         assert_eq!(p.links[us][eu].delay, Duration::from_secs_f64(0.0443));
         assert_eq!(p.links[us][eu].bandwidth_bps, Some(100_000_000));
+    }
+
+    #[test]
+    fn the_mean_round_trip_weighs_every_pair() {
+        let p = Profile::load("continental").unwrap();
+        // Three peers, one per region: the mean of the six inter-region round trips.
+        let expected = (72.2 + 87.8 + 19.3) * 2.0 / 6.0;
+        let mean = p.mean_round_trip(3).as_secs_f64() * 1e3;
+        assert!((mean - expected).abs() < 1e-6, "{mean}");
+        assert_eq!(p.mean_round_trip(1), Duration::ZERO);
     }
 
     #[test]

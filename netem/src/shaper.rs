@@ -92,9 +92,12 @@ impl ActiveShaping {
 
     fn ensure_bridge_netfilter(&mut self) -> Result<(), ShapeError> {
         let path = Path::new(BRIDGE_NF_CALL_IPTABLES);
-        let current = std::fs::read_to_string(path).map_err(|source| ShapeError::File {
-            path: path.to_owned(),
-            source,
+        let current = std::fs::read_to_string(path).map_err(|e| ShapeError::Unsupported {
+            backend: "userspace",
+            reason: format!(
+                "{}: {e}: br_netfilter is not loaded, so bridged packets never reach iptables (modprobe br_netfilter)",
+                path.display()
+            ),
         })?;
         if current.trim() != "1" {
             std::fs::write(path, "1").map_err(|source| ShapeError::File {

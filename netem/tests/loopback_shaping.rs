@@ -6,9 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use netem::probe::Backend;
-use netem::{
-    iptables, names, verify, ActiveShaping, Fabric, LinkSpec, Profile, ShapedPeer, ShapingPlan,
-};
+use netem::{iptables, names, verify, ActiveShaping, LinkSpec, Profile, ShapingPlan};
 use tokio::net::{TcpListener, TcpSocket};
 
 fn is_root() -> bool {
@@ -63,18 +61,10 @@ async fn twenty_ms_gives_forty_ms_rtt_partitions_block_and_heal_and_nothing_rema
     let unshaped = median_rtt(a, target).await;
 
     let run_id = format!("netem-it-{}", std::process::id());
-    let peers = [a, b]
-        .map(|ip| ShapedPeer {
-            ip,
-            netns: None,
-            interface: "lo".into(),
-        })
-        .to_vec();
-    let plan = ShapingPlan::new(
+    let plan = ShapingPlan::loopback(
         &run_id,
-        Fabric::Loopback,
         "127.78.0.0/16".parse().unwrap(),
-        peers,
+        &[a, b],
         Profile::uniform(LinkSpec::delay(Duration::from_millis(20))),
     );
     let mut shaping = ActiveShaping::apply(plan, Backend::Userspace, 1).expect("shaping applies");

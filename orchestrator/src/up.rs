@@ -149,7 +149,7 @@ pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
             .map_or(0.0, |d| d.as_secs_f64() * 1e3),
         regions: profile.regions.clone(),
         description: profile.description.clone(),
-        mean_rtt_ms: mean_rtt_ms(&profile, scenario.peers),
+        mean_rtt_ms: profile.mean_round_trip(scenario.peers).as_secs_f64() * 1e3,
     };
     let shaping = LinkShaping { selection, profile };
     eprintln!(
@@ -185,8 +185,9 @@ pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
         () = p2p_node::daemon::shutdown_signal() => {
             eprintln!("interrupted: removing everything run {run_id} created");
             let mut problems = local::remove_leftovers(Some(&run_id)).1;
-            if let Err(e) = netem::remove_leftovers(Some(&run_id)) {
-                problems.push(format!("iptables: {e}"));
+            match netem::remove_leftovers(Some(&run_id)) {
+                Ok(_) | Err(netem::ShapeError::Missing { .. }) => {}
+                Err(e) => problems.push(format!("iptables: {e}")),
             }
             if let Ok(d) = docker::connect().await {
                 problems.extend(docker::remove_labelled(&d, Some(&run_id)).await.problems);
@@ -243,27 +244,6 @@ pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
     };
     report::write_all(&dir, &results).context("writing the report")?;
     Ok(RunOutcome { results, dir })
-}
-
-/// Mean configured round trip over all ordered pairs of `peers` peers placed in the
-/// profile's regions in turn.
-fn mean_rtt_ms(profile: &Profile, peers: usize) -> f64 {
-    let regions = profile.regions.len();
-    let region = |i: usize| i % regions;
-    let (mut sum, mut pairs) = (0.0, 0usize);
-    for a in 0..peers {
-        for b in (0..peers).filter(|&b| b != a) {
-            let (x, y) = (region(a), region(b));
-            sum +=
-                netem::link::round_trip(&profile.links[x][y], &profile.links[y][x]).as_secs_f64();
-            pairs += 1;
-        }
-    }
-    if pairs == 0 {
-        0.0
-    } else {
-        sum / pairs as f64 * 1e3
-    }
 }
 
 /// Checks that the Prometheus at `url` answers and says how to make it scrape the runs.
