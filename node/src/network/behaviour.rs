@@ -39,6 +39,9 @@ pub(super) struct MarketBehaviour {
     pub(super) fetch: cbor::Behaviour<FetchRequest, FetchResponse>,
 }
 
+/// How long a pruned peer waits before grafting the same peer again.
+const GOSSIP_PRUNE_BACKOFF: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl MarketBehaviour {
     fn new(key: &Keypair, config: &NetworkConfig) -> Result<Self, NetworkError> {
         let peer_id = key.public().to_peer_id();
@@ -68,6 +71,12 @@ impl MarketBehaviour {
             .heartbeat_interval(config.gossip_heartbeat)
             .validation_mode(gossipsub::ValidationMode::Strict)
             .max_transmit_size(GOSSIP_MAX_BYTES)
+            // After a PRUNE a peer may not GRAFT the pruner again for this long (spec default
+            // 60 s). When a new network forms, well-connected peers prune their excess grafts
+            // all at once; a peer pruned by every peer it knows was left without a mesh for a
+            // minute (seen as a 1-in-10 failure of the 20-node test). Shorter lets meshes heal
+            // within a few heartbeats.
+            .prune_backoff(GOSSIP_PRUNE_BACKOFF)
             .build()
             .map_err(|e| NetworkError::Build(format!("gossipsub config: {e}")))?;
         let mut gossipsub = gossipsub::Behaviour::new(
