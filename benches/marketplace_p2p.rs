@@ -757,7 +757,7 @@ fn cpu_group(c: &mut Criterion, rt: &Runtime) {
         return;
     }
     if cpu::process_cpu_time().is_none() {
-        println!("{id}: skipped: no /proc/self/task/*/schedstat on this platform");
+        println!("{id}: skipped: no process CPU-time clock on this platform");
         return;
     }
     let mut net = rt
