@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Proves that `run-p2p-benchmarks.sh --strict` fails on a real regression and passes without
 # one: a baseline of local_cache_hit, then a run doing 50% more real searches per iteration
-# (P2P_BENCH_INJECT_REGRESSION=1.5), then a run without the injection.
+# (P2P_BENCH_INJECT_REGRESSION=1.5), then a run without the injection (up to three tries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench=(--quick --filter p2p_package_search/local_cache_hit)
@@ -14,5 +14,15 @@ if P2P_BENCH_INJECT_REGRESSION=1.5 scripts/run-p2p-benchmarks.sh "${bench[@]}" -
 fi
 echo "ok: --strict failed on the injected regression"
 
-scripts/run-p2p-benchmarks.sh "${bench[@]}" --compare regression-check --strict | tail -4
-echo "ok: --strict passed without a regression"
+# Two processes of the same build differ by a few percent (hash seeds, memory layout), now and
+# then by more than the 5% threshold: a clean run gets three tries, where the injected 50%
+# above fails every time.
+for attempt in 1 2 3; do
+    if scripts/run-p2p-benchmarks.sh "${bench[@]}" --compare regression-check --strict | tail -4; then
+        echo "ok: --strict passed without a regression (attempt $attempt)"
+        exit 0
+    fi
+    echo "attempt $attempt: a clean run was flagged; process-to-process noise, trying again" >&2
+done
+echo "FAIL: --strict flagged three clean runs in a row" >&2
+exit 1
