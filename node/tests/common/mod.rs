@@ -60,15 +60,15 @@ pub async fn start_network(n: usize) -> Vec<TestNode> {
             .expect("bootstrap from the seed node");
         nodes.push(node);
     }
-    // Now and then (about 1 run in 10 after the Docker tests, cause not found yet) a node is
-    // left with no connection at all after its bootstrap. A node that has no gossip mesh
-    // peer after a few seconds bootstraps again, as Kademlia's periodic bootstrap would do
-    // five minutes later; the test says so, with the node's state.
+    // Now and then (cause not found yet, see the closing note of 2026-11-27) a node is left
+    // with no connection after its bootstrap and every later dial of it fails at once, so
+    // bootstrapping it again does not help. Such a node is replaced by a fresh one, loudly:
+    // this test is about what a formed network does, and the fault has its own entry.
     let deadline = tokio::time::Instant::now() + WAIT;
-    for (i, node) in nodes.iter().enumerate() {
-        let mut last_try = tokio::time::Instant::now();
+    for (i, slot) in nodes.iter_mut().enumerate() {
+        let mut since = tokio::time::Instant::now();
         loop {
-            let status = node.node.market().status().await.unwrap().network;
+            let status = slot.node.market().status().await.unwrap().network;
             if status.gossip_mesh_peers > 0 {
                 break;
             }
@@ -76,17 +76,18 @@ pub async fn start_network(n: usize) -> Vec<TestNode> {
                 tokio::time::Instant::now() < deadline,
                 "node {i} has no gossip mesh peer after {WAIT:?}: {status:?}"
             );
-            if last_try.elapsed() > Duration::from_secs(3) {
-                eprintln!("node {i} has no gossip mesh peer yet, bootstrapping again: {status:?}");
-                // Other peers too: the way to the seed may be the one that is stuck.
-                let peers: Vec<_> = [0, (i + 1) % n, (i + 2) % n]
-                    .into_iter()
-                    .filter(|&j| j != i)
-                    .flat_map(|j| nodes[j].node.listen_addrs().to_vec())
-                    .collect();
-                let outcome = node.node.market().network().bootstrap(peers, WAIT).await;
-                eprintln!("node {i}: bootstrapped again: {outcome:?}");
-                last_try = tokio::time::Instant::now();
+            if i > 0 && since.elapsed() > Duration::from_secs(5) {
+                eprintln!("REPLACING node {i}: no gossip mesh peer after 5 s: {status:?}");
+                let fresh = start_node().await;
+                let isolated = std::mem::replace(slot, fresh);
+                isolated.node.shutdown().await;
+                let _ = slot
+                    .node
+                    .market()
+                    .network()
+                    .bootstrap(seed.clone(), WAIT)
+                    .await;
+                since = tokio::time::Instant::now();
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
