@@ -426,9 +426,7 @@ async fn execute(
     }
     if shaping.selection.backend != Backend::None {
         let spin = spinner(progress, "verifying link latency");
-        let active = testbed.shaping.take().expect("shaping was just applied");
-        collected.shaping = shaping::verify(&mut testbed, &active).await;
-        testbed.shaping = Some(active);
+        collected.shaping = shaping::verify(&mut testbed).await;
         spin.finish_and_clear();
         let ok = collected.shaping.pairs.iter().filter(|p| p.ok).count();
         eprintln!(
