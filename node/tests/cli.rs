@@ -240,3 +240,26 @@ fn client_errors_are_readable() {
     );
     node.terminate();
 }
+
+#[test]
+fn inconsistent_connection_watermarks_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cli(&[
+        "run",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--api-addr",
+        "127.0.0.1:0",
+        "--max-connections",
+        "64",
+        "--connections-high-water",
+        "65",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--connections-high-water")
+            && stderr.contains("exceeds the connection limit 64"),
+        "{stderr}"
+    );
+}

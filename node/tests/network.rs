@@ -220,3 +220,37 @@ async fn store_and_identity_survive_a_restart() {
     assert_eq!(hits[0].package.manifest.version.to_string(), "2.0.0");
     restarted.shutdown().await;
 }
+
+/// Gossipsub keeps every connection to a gossip peer open past the idle timeout
+/// (rust-libp2p#5190); the connection manager disconnects the excess down to the low
+/// watermark, sparing the gossip mesh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_manager_trims_a_hub_down_to_its_gossip_mesh() {
+    const LEAVES: usize = 16;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(dir.path());
+    config.network.watermarks = p2p_node::network::Watermarks::new(2, 4, 256).unwrap();
+    config.network.connection_grace = std::time::Duration::from_secs(1);
+    config.network.idle_timeout = std::time::Duration::from_secs(1);
+    let hub = RunningNode::start(config).await.unwrap();
+    let seed = hub.listen_addrs().to_vec();
+    let mut leaves = Vec::new();
+    for _ in 0..LEAVES {
+        let leaf = start_node().await;
+        leaf.node
+            .market()
+            .network()
+            .bootstrap(seed.clone(), WAIT)
+            .await
+            .unwrap();
+        leaves.push(leaf);
+    }
+    eventually("the hub trimmed to its gossip mesh", || async {
+        let status = hub.market().status().await.unwrap().network;
+        // Mesh peers are protected; gossipsub prunes its mesh to 6 once it exceeds 12.
+        status.connected_peers < LEAVES && status.connected_peers <= status.gossip_mesh_peers.max(4)
+    })
+    .await;
+    hub.shutdown().await;
+    shutdown(leaves).await;
+}

@@ -66,6 +66,14 @@ pub struct RunArgs {
     /// Most established connections in all.
     #[arg(long, env = "P2P_NODE_MAX_CONNECTIONS", default_value_t = 256)]
     pub max_connections: u32,
+    /// Above this many connected peers, the least recently active are disconnected down to
+    /// the low watermark; gossip mesh peers and peers active in the last 20 s are spared
+    /// (default: 64, or half the connection limit if lower).
+    #[arg(long, env = "P2P_NODE_CONNECTIONS_HIGH_WATER")]
+    pub connections_high_water: Option<u32>,
+    /// Where trimming connections stops (default: half the high watermark).
+    #[arg(long, env = "P2P_NODE_CONNECTIONS_LOW_WATER")]
+    pub connections_low_water: Option<u32>,
     /// Close connections idle for this many seconds.
     #[arg(long, env = "P2P_NODE_IDLE_TIMEOUT_SECS", default_value_t = 60)]
     pub idle_timeout_secs: u64,

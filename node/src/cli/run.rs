@@ -3,9 +3,14 @@ use std::time::Duration;
 use super::RunArgs;
 use crate::daemon::{shutdown_signal, NodeConfig, RunningNode};
 use crate::market::Deadlines;
-use crate::network::NetworkConfig;
+use crate::network::{NetworkConfig, Watermarks};
 
 pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let defaults = Watermarks::for_limit(args.max_connections);
+    let high = args.connections_high_water.unwrap_or(defaults.high);
+    let low = args.connections_low_water.unwrap_or(high / 2);
+    let watermarks = Watermarks::new(low, high, args.max_connections)
+        .map_err(|e| anyhow::anyhow!("--connections-low-water/--connections-high-water: {e}"))?;
     let config = NodeConfig {
         data_dir: args.data_dir,
         api_addr: args.api_addr,
@@ -13,6 +18,7 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
         network: NetworkConfig {
             listen: args.listen,
             max_connections: args.max_connections,
+            watermarks,
             idle_timeout: Duration::from_secs(args.idle_timeout_secs),
             ..NetworkConfig::default()
         },

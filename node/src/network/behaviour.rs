@@ -55,7 +55,8 @@ impl MarketBehaviour {
         let mut kad_config = kad::Config::new(KAD_PROTOCOL);
         kad_config
             .set_max_packet_size(KAD_MAX_PACKET_BYTES)
-            .set_query_timeout(config.query_timeout);
+            .set_query_timeout(config.query_timeout)
+            .set_periodic_bootstrap_interval(config.periodic_bootstrap);
         let store_config = MemoryStoreConfig {
             max_records: KAD_MAX_RECORDS,
             max_value_bytes: KAD_MAX_PACKET_BYTES,

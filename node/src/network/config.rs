@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use libp2p::Multiaddr;
 
+use super::connection_manager::{Watermarks, DEFAULT_GRACE};
+
 /// The transport peers talk over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TransportKind {
@@ -18,16 +20,25 @@ pub enum TransportKind {
 /// How the node's swarm is set up.
 ///
 /// Defaults: TCP, listen on `/ip4/0.0.0.0/tcp/0`, at most 256 established connections (2 per
-/// peer), idle connections closed after 60 s, Kademlia queries and requests time out after
-/// 30 s and 15 s, gossipsub heartbeat every 500 ms.
+/// peer), trimmed back to 32 peers whenever more than 64 are connected (sparing gossip mesh
+/// peers and peers active in the last 20 s), idle connections closed after 60 s, Kademlia
+/// queries and requests time out after 30 s and 15 s, the routing table refreshed every
+/// 5 minutes, gossipsub heartbeat every 500 ms.
 #[derive(Debug, Clone)]
 pub struct NetworkConfig {
     pub transport: TransportKind,
     pub listen: Vec<Multiaddr>,
     pub max_connections: u32,
     pub max_connections_per_peer: u32,
+    /// Connected peers the connection manager trims between; see
+    /// [`ConnectionManager`](super::connection_manager::ConnectionManager).
+    pub watermarks: Watermarks,
+    pub connection_grace: Duration,
     pub idle_timeout: Duration,
     pub query_timeout: Duration,
+    /// How often Kademlia refreshes the routing table with a full bootstrap (libp2p's default
+    /// is 5 minutes); `None` turns the periodic refresh off.
+    pub periodic_bootstrap: Option<Duration>,
     pub request_timeout: Duration,
     pub gossip_heartbeat: Duration,
 }
@@ -39,8 +50,11 @@ impl Default for NetworkConfig {
             listen: vec!["/ip4/0.0.0.0/tcp/0".parse().expect("valid multiaddr")],
             max_connections: 256,
             max_connections_per_peer: 2,
+            watermarks: Watermarks::for_limit(256),
+            connection_grace: DEFAULT_GRACE,
             idle_timeout: Duration::from_secs(60),
             query_timeout: Duration::from_secs(30),
+            periodic_bootstrap: Some(Duration::from_secs(5 * 60)),
             request_timeout: Duration::from_secs(15),
             gossip_heartbeat: Duration::from_millis(500),
         }

@@ -2,7 +2,7 @@
 //! replies and inbound [`Event`]s.
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
 use libp2p::kad::{self, GetProvidersOk, GetRecordOk, QueryId, QueryResult, Quorum, RecordKey};
@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, watch};
 use super::behaviour::{MarketBehaviour, MarketBehaviourEvent};
 use super::client::{BootstrapOutcome, NetworkStatus, RecordLookup};
 use super::command::{Command, Reply};
+use super::connection_manager::ConnectionManager;
 use super::error::NetworkError;
 use super::event::Event;
 use super::protocol::{FetchResponse, SearchResponse, ANNOUNCE_TOPIC};
@@ -47,6 +48,8 @@ struct PendingDials {
 
 /// Providers an install wants before it starts fetching.
 const ENOUGH_PROVIDERS: usize = 3;
+/// How often the connection manager looks for connections to trim.
+const TRIM_INTERVAL: Duration = Duration::from_secs(1);
 
 pub struct EventLoop {
     swarm: Swarm<MarketBehaviour>,
@@ -55,6 +58,7 @@ pub struct EventLoop {
     metrics: Metrics,
     libp2p_metrics: libp2p::metrics::Metrics,
     topic: gossipsub::IdentTopic,
+    connections: ConnectionManager,
     pending_bootstrap: HashMap<QueryId, (Instant, Reply<BootstrapOutcome>)>,
     pending_dials: Vec<PendingDials>,
     pending_put_record: HashMap<QueryId, Reply<()>>,
@@ -72,9 +76,11 @@ impl EventLoop {
         events: mpsc::Sender<Event>,
         metrics: Metrics,
         libp2p_metrics: libp2p::metrics::Metrics,
+        connections: ConnectionManager,
     ) -> Self {
         Self {
             swarm,
+            connections,
             commands,
             events,
             metrics,
@@ -93,9 +99,12 @@ impl EventLoop {
 
     /// Runs until `stop` turns true or every [`Client`](super::Client) has been dropped.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let mut trim = tokio::time::interval(TRIM_INTERVAL);
+        trim.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = stop.wait_for(|stopped| *stopped) => break,
+                _ = trim.tick() => self.trim_connections(),
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 command = self.commands.recv() => match command {
                     Some(command) => self.on_command(command),
@@ -124,6 +133,7 @@ impl EventLoop {
             }
             SwarmEvent::Behaviour(MarketBehaviourEvent::Ping(e)) => self.libp2p_metrics.record(&e),
             SwarmEvent::Behaviour(MarketBehaviourEvent::Search(e)) => {
+                self.touch_request_peer(&e);
                 on_request_response(
                     e,
                     &mut self.pending_search,
@@ -136,6 +146,7 @@ impl EventLoop {
                 );
             }
             SwarmEvent::Behaviour(MarketBehaviourEvent::Fetch(e)) => {
+                self.touch_request_peer(&e);
                 on_request_response(
                     e,
                     &mut self.pending_fetch,
@@ -156,10 +167,20 @@ impl EventLoop {
             } => {
                 let peers = self.swarm.network_info().num_peers();
                 self.metrics.connected_peers.set(peers as i64);
+                self.connections.connected(peer_id, Instant::now());
                 let address = endpoint.get_remote_address().clone();
                 self.on_dial_done(connection_id, Ok((peer_id, address)));
             }
-            SwarmEvent::ConnectionClosed { .. } => {
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                cause,
+                num_established,
+                ..
+            } => {
+                tracing::debug!(local = %self.swarm.local_peer_id(), %peer_id, ?cause, "connection closed");
+                if num_established == 0 {
+                    self.connections.disconnected(&peer_id);
+                }
                 let peers = self.swarm.network_info().num_peers();
                 self.metrics.connected_peers.set(peers as i64);
             }
@@ -171,7 +192,7 @@ impl EventLoop {
                 connection_id,
                 error,
             } => {
-                tracing::debug!(?peer_id, %error, "dial failed");
+                tracing::debug!(local = %self.swarm.local_peer_id(), ?peer_id, %error, "dial failed");
                 self.on_dial_done(connection_id, Err(error.to_string()));
             }
             _ => {}
@@ -311,7 +332,13 @@ impl EventLoop {
     }
 
     fn on_gossipsub(&mut self, event: gossipsub::Event) {
-        if let gossipsub::Event::Message { message, .. } = event {
+        if let gossipsub::Event::Message {
+            propagation_source,
+            message,
+            ..
+        } = event
+        {
+            self.connections.touch(&propagation_source, Instant::now());
             let event = Event::Gossip {
                 source: message.source,
                 data: message.data,
@@ -325,6 +352,7 @@ impl EventLoop {
         let identify::Event::Received { peer_id, info, .. } = event else {
             return;
         };
+        self.connections.touch(&peer_id, Instant::now());
         // Loopback addresses are only reachable when this node itself talks over loopback
         // (the local runtime); in a container they would point back at ourselves.
         let on_loopback = is_loopback(&info.observed_addr);
@@ -333,6 +361,37 @@ impl EventLoop {
             if on_loopback || !is_loopback(&addr) {
                 kad.add_address(&peer_id, addr);
             }
+        }
+    }
+
+    /// A request or response from or to `peer` counts as activity on its connection.
+    fn touch_request_peer<Req, Resp>(&mut self, event: &request_response::Event<Req, Resp>) {
+        let peer = match event {
+            request_response::Event::Message { peer, .. }
+            | request_response::Event::OutboundFailure { peer, .. }
+            | request_response::Event::InboundFailure { peer, .. }
+            | request_response::Event::ResponseSent { peer, .. } => *peer,
+        };
+        self.connections.touch(&peer, Instant::now());
+    }
+
+    /// Disconnects the peers the connection manager picks; gossip mesh peers are protected.
+    fn trim_connections(&mut self) {
+        let gossipsub = &self.swarm.behaviour().gossipsub;
+        let mesh: HashSet<PeerId> = gossipsub.all_mesh_peers().copied().collect();
+        let trim = self
+            .connections
+            .to_trim(Instant::now(), |peer| mesh.contains(peer));
+        if trim.is_empty() {
+            return;
+        }
+        tracing::debug!(
+            connected = self.connections.connected_peers(),
+            trimmed = trim.len(),
+            "trimming connections"
+        );
+        for peer in trim {
+            let _ = self.swarm.disconnect_peer_id(peer);
         }
     }
 
@@ -434,6 +493,7 @@ impl EventLoop {
                 request,
                 reply,
             } => {
+                self.connections.touch(&peer, Instant::now());
                 let id = behaviour.search.send_request(&peer, request);
                 self.pending_search.insert(id, reply);
             }
@@ -442,6 +502,7 @@ impl EventLoop {
                 request,
                 reply,
             } => {
+                self.connections.touch(&peer, Instant::now());
                 let id = behaviour.fetch.send_request(&peer, request);
                 self.pending_fetch.insert(id, reply);
             }

@@ -10,6 +10,7 @@ mod behaviour;
 mod client;
 mod command;
 mod config;
+mod connection_manager;
 mod error;
 mod event;
 mod event_loop;
@@ -18,6 +19,7 @@ pub mod protocol;
 
 pub use client::{BootstrapOutcome, Client, NetworkStatus, RecordLookup};
 pub use config::{NetworkConfig, TransportKind};
+pub use connection_manager::{Watermarks, DEFAULT_GRACE as DEFAULT_CONNECTION_GRACE};
 pub use error::NetworkError;
 pub use event::Event;
 pub use event_loop::EventLoop;
@@ -27,6 +29,7 @@ use prometheus_client::registry::Registry;
 use tokio::sync::mpsc;
 
 use crate::metrics::Metrics;
+use connection_manager::ConnectionManager;
 
 /// Capacity of the command channel from clients to the event loop.
 const COMMAND_QUEUE: usize = 1024;
@@ -41,6 +44,8 @@ pub fn new(
     registry: &mut Registry,
     metrics: Metrics,
 ) -> Result<(Client, mpsc::Receiver<Event>, EventLoop), NetworkError> {
+    let Watermarks { low, high } = config.watermarks;
+    Watermarks::new(low, high, config.max_connections).map_err(NetworkError::Build)?;
     let mut swarm = behaviour::build_swarm(keypair, config, registry)?;
     for addr in &config.listen {
         swarm
@@ -53,6 +58,14 @@ pub fn new(
     let libp2p_metrics = libp2p::metrics::Metrics::new(registry);
     let (command_tx, command_rx) = mpsc::channel(COMMAND_QUEUE);
     let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
-    let event_loop = EventLoop::new(swarm, command_rx, event_tx, metrics, libp2p_metrics);
+    let connections = ConnectionManager::new(config.watermarks, config.connection_grace);
+    let event_loop = EventLoop::new(
+        swarm,
+        command_rx,
+        event_tx,
+        metrics,
+        libp2p_metrics,
+        connections,
+    );
     Ok((Client::new(command_tx), event_rx, event_loop))
 }
