@@ -1,0 +1,85 @@
+//! Forms an in-process network of N nodes the way the DHT benchmark does, then looks up
+//! published packages; prints how long forming took, CPU, memory, connections, routing
+//! tables, the CPU the formed network uses while nothing is asked of it, and the lookups.
+//! `cargo run --release -p p2p-benches --example form_network -- 500 [lookups]`
+
+use std::time::{Duration, Instant};
+
+use p2p_benches::cpu::process_cpu_time;
+use p2p_benches::{BenchNetwork, MemoryMetrics};
+use p2p_node::network::TransportKind;
+use rand::seq::SliceRandom;
+use rand::Rng;
+
+/// How long the formed network is watched while idle.
+const IDLE: Duration = Duration::from_secs(10);
+
+fn main() -> anyhow::Result<()> {
+    let n: usize = std::env::args().nth(1).map_or(Ok(100), |a| a.parse())?;
+    let lookups: usize = std::env::args().nth(2).map_or(Ok(100), |a| a.parse())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let memory = MemoryMetrics::start();
+    let (cpu0, t0) = (process_cpu_time(), Instant::now());
+    let mut net = rt.block_on(BenchNetwork::start(n, TransportKind::Memory))?;
+    let formed = t0.elapsed();
+    let cpu = process_cpu_time().zip(cpu0).map(|(a, b)| a - b);
+    let mut conns = Vec::new();
+    let mut tables = Vec::new();
+    for node in &net.nodes {
+        let s = rt.block_on(node.node.market().status())?.network;
+        conns.push(s.connections);
+        tables.push(s.routing_table_size);
+    }
+    conns.sort_unstable();
+    tables.sort_unstable();
+    println!(
+        "{n} nodes formed in {formed:.1?}, cpu {cpu:?}, rss +{:.0} MiB; connections min/median/max {}/{}/{}; routing table min/median/max {}/{}/{}",
+        memory.delta_mb().unwrap_or(0.0),
+        conns[0], conns[n / 2], conns[n - 1], tables[0], tables[n / 2], tables[n - 1]
+    );
+    let (cpu0, t0) = (process_cpu_time(), Instant::now());
+    std::thread::sleep(IDLE);
+    let idle = process_cpu_time()
+        .zip(cpu0)
+        .map(|(a, b)| (a - b).as_secs_f64() / t0.elapsed().as_secs_f64());
+    println!(
+        "idle network: {:.0}% of one core",
+        idle.unwrap_or(0.0) * 100.0
+    );
+    let t1 = Instant::now();
+    rt.block_on(net.publish(20, 1024))?;
+    println!("20 packages published in {:.1?}", t1.elapsed());
+    let mut rng = rand::thread_rng();
+    let (mut ok, mut failed, mut times) = (0, 0, Vec::new());
+    for _ in 0..lookups {
+        let (name, publisher) = net.packages.choose(&mut rng).unwrap().clone();
+        let seeker = (publisher + 1 + rng.gen_range(0..n - 1)) % n;
+        let t = Instant::now();
+        match rt.block_on(net.nodes[seeker].node.market().lookup(&name, None)) {
+            Ok(_) => {
+                ok += 1;
+                times.push(t.elapsed());
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!(
+                    "lookup of {name} from {seeker} failed after {:.1?}: {e}",
+                    t.elapsed()
+                );
+            }
+        }
+    }
+    times.sort_unstable();
+    if !times.is_empty() {
+        println!(
+            "lookups ok {ok} failed {failed}; p50 {:.1?} p95 {:.1?}",
+            times[times.len() / 2],
+            times[times.len() * 95 / 100]
+        );
+    }
+    rt.block_on(net.shutdown());
+    Ok(())
+}
