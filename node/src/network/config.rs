@@ -30,9 +30,9 @@ pub struct NetworkConfig {
     pub listen: Vec<Multiaddr>,
     pub max_connections: u32,
     pub max_connections_per_peer: u32,
-    /// Connected peers the connection manager trims between; see
-    /// [`ConnectionManager`](super::connection_manager::ConnectionManager).
+    /// Connected peers the connection manager trims between (`connection_manager.rs`).
     pub watermarks: Watermarks,
+    /// How long a peer is spared by the connection manager after it connected or was active.
     pub connection_grace: Duration,
     pub idle_timeout: Duration,
     pub query_timeout: Duration,

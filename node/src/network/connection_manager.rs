@@ -17,7 +17,7 @@ use libp2p::PeerId;
 
 /// How long a peer is spared after it connected or was last seen active: longer than a
 /// request may take (15 s), so a request in flight is not cut off.
-pub const DEFAULT_GRACE: Duration = Duration::from_secs(20);
+pub(super) const DEFAULT_GRACE: Duration = Duration::from_secs(20);
 
 /// The watermarks of [`ConnectionManager`], in connected peers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,7 +19,7 @@ pub mod protocol;
 
 pub use client::{BootstrapOutcome, Client, NetworkStatus, RecordLookup};
 pub use config::{NetworkConfig, TransportKind};
-pub use connection_manager::{Watermarks, DEFAULT_GRACE as DEFAULT_CONNECTION_GRACE};
+pub use connection_manager::Watermarks;
 pub use error::NetworkError;
 pub use event::Event;
 pub use event_loop::EventLoop;
