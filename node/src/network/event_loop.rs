@@ -378,10 +378,11 @@ impl EventLoop {
     /// Disconnects the peers the connection manager picks; gossip mesh peers are protected.
     fn trim_connections(&mut self) {
         let gossipsub = &self.swarm.behaviour().gossipsub;
-        let mesh: HashSet<PeerId> = gossipsub.all_mesh_peers().copied().collect();
-        let trim = self
-            .connections
-            .to_trim(Instant::now(), |peer| mesh.contains(peer));
+        let trim = self.connections.to_trim(Instant::now(), |peer| {
+            gossipsub
+                .all_mesh_peers()
+                .any(|mesh_peer| mesh_peer == peer)
+        });
         if trim.is_empty() {
             return;
         }
