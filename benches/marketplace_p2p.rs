@@ -201,25 +201,23 @@ async fn timed_lookups(
     failures: &mut u64,
 ) -> Duration {
     let mut rng = rand::thread_rng();
-    let n = net.len();
     let mut total = Duration::ZERO;
     for _ in 0..iters {
-        let (name, publisher) = net.packages.choose(&mut rng).expect("packages").clone();
-        let seeker = (publisher + 1 + rng.gen_range(0..n - 1)) % n;
-        let started = Instant::now();
-        let found = net.nodes[seeker].node.market().lookup(&name, None).await;
-        let elapsed = started.elapsed();
-        total += elapsed;
-        match found {
+        let lookup = net.random_lookup(&mut rng).await;
+        total += lookup.elapsed;
+        match lookup.outcome {
             Ok(found) => {
-                samples.push(elapsed);
+                samples.push(lookup.elapsed);
                 kad.push(f64::from(found.kad_requests));
                 black_box(found);
             }
             Err(e) => {
                 *failures += 1;
                 if *failures <= 3 {
-                    eprintln!("lookup of {name} from node {seeker} failed: {e}");
+                    eprintln!(
+                        "lookup of {} from node {} failed: {e}",
+                        lookup.name, lookup.seeker
+                    );
                 }
             }
         }

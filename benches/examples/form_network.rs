@@ -3,13 +3,12 @@
 //! tables, the CPU the formed network uses while nothing is asked of it, and the lookups.
 //! `cargo run --release -p p2p-benches --example form_network -- 500 [lookups]`
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use p2p_benches::cpu::process_cpu_time;
-use p2p_benches::{BenchNetwork, MemoryMetrics};
+use p2p_benches::{report, BenchNetwork, MemoryMetrics};
 use p2p_node::network::TransportKind;
-use rand::seq::SliceRandom;
-use rand::Rng;
 
 /// How long the formed network is watched while idle.
 const IDLE: Duration = Duration::from_secs(10);
@@ -53,33 +52,22 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(net.publish(20, 1024))?;
     println!("20 packages published in {:.1?}", t1.elapsed());
     let mut rng = rand::thread_rng();
-    let (mut ok, mut failed, mut times) = (0, 0, Vec::new());
+    let (mut failed, mut times) = (0, Vec::new());
     for _ in 0..lookups {
-        let (name, publisher) = net.packages.choose(&mut rng).unwrap().clone();
-        let seeker = (publisher + 1 + rng.gen_range(0..n - 1)) % n;
-        let t = Instant::now();
-        match rt.block_on(net.nodes[seeker].node.market().lookup(&name, None)) {
-            Ok(_) => {
-                ok += 1;
-                times.push(t.elapsed());
-            }
+        let lookup = rt.block_on(net.random_lookup(&mut rng));
+        match lookup.outcome {
+            Ok(_) => times.push(lookup.elapsed),
             Err(e) => {
                 failed += 1;
                 eprintln!(
-                    "lookup of {name} from {seeker} failed after {:.1?}: {e}",
-                    t.elapsed()
+                    "lookup of {} from {} failed after {:.1?}: {e}",
+                    lookup.name, lookup.seeker, lookup.elapsed
                 );
             }
         }
     }
-    times.sort_unstable();
-    if !times.is_empty() {
-        println!(
-            "lookups ok {ok} failed {failed}; p50 {:.1?} p95 {:.1?}",
-            times[times.len() / 2],
-            times[times.len() * 95 / 100]
-        );
-    }
+    println!("lookups ok {} failed {failed}", times.len());
+    report::record(&format!("form_network/lookup/{n}"), &times, BTreeMap::new());
     rt.block_on(net.shutdown());
     Ok(())
 }

@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use libp2p::Multiaddr;
+use p2p_node::api::types::LookupOutcome;
 use p2p_node::daemon::{NodeConfig, RunningNode};
-use p2p_node::market::Deadlines;
+use p2p_node::market::{Deadlines, LookupError};
 use p2p_node::network::{NetworkConfig, TransportKind};
 use p2p_node::package::PackageSpec;
 use rand::seq::SliceRandom;
@@ -21,6 +22,14 @@ const WORDS: &[&str] = &[
     "json", "http", "async", "crypto", "image", "codec", "logger", "cli", "database", "cache",
     "queue", "graph", "math", "stats", "plot", "net", "stream", "parser", "client", "server",
 ];
+
+/// One DHT lookup of a published package and how long it took.
+pub struct TimedLookup {
+    pub name: String,
+    pub seeker: usize,
+    pub elapsed: Duration,
+    pub outcome: Result<LookupOutcome, LookupError>,
+}
 
 /// A node of the network and its data directory.
 pub struct BenchNode {
@@ -238,6 +247,21 @@ impl BenchNetwork {
             self.packages.push((name, publisher));
         }
         Ok(())
+    }
+
+    /// Looks up a random published package from a random node other than its publisher.
+    pub async fn random_lookup(&self, rng: &mut impl Rng) -> TimedLookup {
+        let n = self.nodes.len();
+        let (name, publisher) = self.packages.choose(rng).expect("packages").clone();
+        let seeker = (publisher + 1 + rng.gen_range(0..n - 1)) % n;
+        let started = Instant::now();
+        let outcome = self.nodes[seeker].node.market().lookup(&name, None).await;
+        TimedLookup {
+            name,
+            seeker,
+            elapsed: started.elapsed(),
+            outcome,
+        }
     }
 
     /// A random query of one or two words.
