@@ -1,25 +1,26 @@
 //! Forms an in-process network of N nodes the way the DHT benchmark does, then looks up
 //! published packages; prints how long forming took, CPU, memory, connections, routing
 //! tables, the CPU the formed network uses while nothing is asked of it, and the lookups.
-//! `cargo run --release -p p2p-benches --example form_network -- 500 [lookups]`
+//! `cargo run --release -p p2p-benches --example form_network -- 500 [lookups] [idle seconds]`
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use p2p_benches::cpu::process_cpu_time;
+use p2p_benches::scratch::Scratch;
 use p2p_benches::{report, BenchNetwork, MemoryMetrics};
 use p2p_node::network::TransportKind;
-
-/// How long the formed network is watched while idle.
-const IDLE: Duration = Duration::from_secs(10);
 
 fn main() -> anyhow::Result<()> {
     let n: usize = std::env::args().nth(1).map_or(Ok(100), |a| a.parse())?;
     let lookups: usize = std::env::args().nth(2).map_or(Ok(100), |a| a.parse())?;
+    // How long the formed network is watched while idle.
+    let idle_secs: u64 = std::env::args().nth(3).map_or(Ok(10), |a| a.parse())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let _scratch = Scratch::install(&rt)?;
     let memory = MemoryMetrics::start();
     let (cpu0, t0) = (process_cpu_time(), Instant::now());
     let mut net = rt.block_on(BenchNetwork::start(n, TransportKind::Memory))?;
@@ -40,7 +41,7 @@ fn main() -> anyhow::Result<()> {
         conns[0], conns[n / 2], conns[n - 1], tables[0], tables[n / 2], tables[n - 1]
     );
     let (cpu0, t0) = (process_cpu_time(), Instant::now());
-    std::thread::sleep(IDLE);
+    std::thread::sleep(Duration::from_secs(idle_secs));
     let idle = process_cpu_time()
         .zip(cpu0)
         .map(|(a, b)| (a - b).as_secs_f64() / t0.elapsed().as_secs_f64());

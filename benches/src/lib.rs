@@ -6,11 +6,13 @@
 //! - [`memory`]: [`MemoryMetrics`] from `/proc/self/status`.
 //! - [`cpu`]: CPU time of this process at nanosecond resolution.
 //! - [`report`]: samples per benchmark, percentiles, SLA results, the summary file.
+//! - [`scratch`]: the nodes' data directories, removed on exit and on Ctrl-C.
 
 pub mod cpu;
 pub mod memory;
 pub mod network;
 pub mod report;
+pub mod scratch;
 
 pub use memory::MemoryMetrics;
 pub use network::BenchNetwork;

@@ -57,11 +57,6 @@ pub fn node_config(
         TransportKind::Tcp => "/ip4/127.0.0.1/tcp/0",
         TransportKind::Memory => "/memory/0",
     };
-    let idle_timeout = if network_size > 100 {
-        Duration::from_secs(10)
-    } else {
-        Duration::from_secs(60)
-    };
     NodeConfig {
         data_dir: dir.to_owned(),
         api_addr: "127.0.0.1:0".parse().expect("valid address"),
@@ -70,7 +65,7 @@ pub fn node_config(
             transport,
             listen: vec![listen.parse().expect("valid multiaddr")],
             max_connections: 256,
-            idle_timeout,
+            idle_timeout: idle_timeout(network_size),
             // One process on two cores stands in for a network of machines: the 5-minute
             // routing-table refresh of every node would fire for all of them within seconds
             // of each other (they start together) and, at a few hundred nodes, stall the
@@ -83,12 +78,20 @@ pub fn node_config(
     }
 }
 
+fn idle_timeout(network_size: usize) -> Duration {
+    if network_size > 100 {
+        Duration::from_secs(10)
+    } else {
+        Duration::from_secs(60)
+    }
+}
+
 /// Starts one node, not connected to anything.
 pub async fn start_node(
     transport: TransportKind,
     network_size: usize,
 ) -> anyhow::Result<BenchNode> {
-    let dir = tempfile::tempdir()?;
+    let dir = crate::scratch::node_dir()?;
     let node = RunningNode::start(node_config(dir.path(), transport, network_size)).await?;
     Ok(BenchNode { node, _dir: dir })
 }
@@ -97,25 +100,38 @@ impl BenchNetwork {
     /// Starts `n` nodes and bootstraps each from up to three random nodes that joined before
     /// it; returns once every node has a few routing table entries and a gossip mesh peer.
     pub async fn start(n: usize, transport: TransportKind) -> anyhow::Result<Self> {
-        let mut nodes = Vec::with_capacity(n);
-        for _ in 0..n {
-            nodes.push(start_node(transport, n).await?);
+        let mut network = Self {
+            nodes: Vec::with_capacity(n),
+            packages: Vec::new(),
+            transport,
+        };
+        network.grow(n).await?;
+        Ok(network)
+    }
+
+    /// Adds nodes until there are `n`, each joining exactly as in [`start`](Self::start).
+    /// Where [`grows_like_start`](Self::grows_like_start) holds, the result is the network
+    /// `start(n)` would form, without forming its first nodes again.
+    pub async fn grow(&mut self, n: usize) -> anyhow::Result<()> {
+        let first = self.nodes.len();
+        for _ in first..n {
+            self.nodes.push(start_node(self.transport, n).await?);
         }
         let mut rng = rand::thread_rng();
-        let plans: Vec<(usize, Vec<Multiaddr>)> = (1..n)
+        let plans: Vec<(usize, Vec<Multiaddr>)> = (first.max(1)..n)
             .map(|i| {
                 let mut earlier: Vec<usize> = (0..i).collect();
                 earlier.shuffle(&mut rng);
                 let seeds = earlier
                     .iter()
                     .take(3)
-                    .flat_map(|&j| nodes[j].node.listen_addrs().to_vec())
+                    .flat_map(|&j| self.nodes[j].node.listen_addrs().to_vec())
                     .collect();
                 (i, seeds)
             })
             .collect();
-        let nodes_ref = &nodes;
-        let done = AtomicUsize::new(1);
+        let nodes_ref = &self.nodes;
+        let done = AtomicUsize::new(first.max(1));
         let (done_ref, started) = (&done, Instant::now());
         let joined: Vec<anyhow::Result<()>> = futures::stream::iter(plans)
             .map(|(i, seeds)| async move {
@@ -149,13 +165,13 @@ impl BenchNetwork {
             .collect()
             .await;
         joined.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
-        let network = Self {
-            nodes,
-            packages: Vec::new(),
-            transport,
-        };
-        network.wait_until_formed().await?;
-        Ok(network)
+        self.wait_until_formed().await
+    }
+
+    /// Whether nodes started for an `n`-node network over `transport` get the settings this
+    /// network's nodes have, so that [`grow`](Self::grow) to `n` forms what `start(n)` would.
+    pub fn grows_like_start(&self, n: usize, transport: TransportKind) -> bool {
+        transport == self.transport && idle_timeout(n) == idle_timeout(self.nodes.len())
     }
 
     pub fn len(&self) -> usize {

@@ -8,7 +8,9 @@ use crate::network::{NetworkConfig, Watermarks};
 pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
     let defaults = Watermarks::for_limit(args.max_connections);
     let high = args.connections_high_water.unwrap_or(defaults.high);
-    let low = args.connections_low_water.unwrap_or(high / 2);
+    let low = args
+        .connections_low_water
+        .unwrap_or(Watermarks::trimming_from(high).low);
     let watermarks = Watermarks::new(low, high, args.max_connections)
         .map_err(|e| anyhow::anyhow!("--connections-low-water/--connections-high-water: {e}"))?;
     let config = NodeConfig {

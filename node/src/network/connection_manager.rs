@@ -47,7 +47,11 @@ impl Watermarks {
     /// The defaults for a connection limit: high 64 and low 32, or half the limit and a
     /// quarter of it when the limit is lower than 128.
     pub fn for_limit(max_connections: u32) -> Self {
-        let high = 64.min(max_connections / 2);
+        Self::trimming_from(64.min(max_connections / 2))
+    }
+
+    /// Trimming above `high` down to half of it.
+    pub fn trimming_from(high: u32) -> Self {
         Self {
             low: high / 2,
             high,
