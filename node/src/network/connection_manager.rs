@@ -10,7 +10,7 @@
 //! disconnects the least recently active ones down to `low`, sparing gossip mesh peers and
 //! peers that connected or were active within the grace period.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use libp2p::PeerId;
@@ -105,19 +105,25 @@ impl ConnectionManager {
 
     /// Peers to disconnect now, least recently active first: none while at most `high` peers
     /// are connected, otherwise enough to come down to `low`, never a peer `protected` names
-    /// nor one active within the grace period.
-    pub(super) fn to_trim(&self, now: Instant, protected: impl Fn(&PeerId) -> bool) -> Vec<PeerId> {
+    /// nor one active within the grace period. `protected` is asked once, and only when there
+    /// is something to trim.
+    pub(super) fn to_trim(
+        &self,
+        now: Instant,
+        protected: impl FnOnce() -> HashSet<PeerId>,
+    ) -> Vec<PeerId> {
         let connected = self.peers.len();
         if connected <= self.watermarks.high as usize {
             return Vec::new();
         }
         let excess = connected - self.watermarks.low as usize;
+        let protected = protected();
         let mut candidates: Vec<(Instant, PeerId)> = self
             .peers
             .iter()
             .filter(|(peer, activity)| {
                 now.saturating_duration_since(activity.last_active) >= self.grace
-                    && !protected(peer)
+                    && !protected.contains(peer)
             })
             .map(|(peer, activity)| (activity.last_active, *peer))
             .collect();
@@ -152,20 +158,20 @@ mod tests {
     #[test]
     fn nothing_is_trimmed_up_to_the_high_watermark() {
         let (m, _, now) = manager(2, 5, 5);
-        assert!(m.to_trim(now, |_| false).is_empty());
+        assert!(m.to_trim(now, HashSet::new).is_empty());
     }
 
     #[test]
     fn above_the_high_watermark_the_least_recently_active_go_down_to_low() {
         let (m, peers, now) = manager(2, 5, 6);
-        assert_eq!(m.to_trim(now, |_| false), peers[..4].to_vec());
+        assert_eq!(m.to_trim(now, HashSet::new), peers[..4].to_vec());
     }
 
     #[test]
     fn protected_peers_and_peers_within_grace_are_spared() {
         let (mut m, peers, now) = manager(2, 5, 8);
         m.touch(&peers[0], now - GRACE / 2);
-        let trimmed = m.to_trim(now, |p| *p == peers[1]);
+        let trimmed = m.to_trim(now, || HashSet::from([peers[1]]));
         assert_eq!(trimmed, peers[2..8].to_vec());
     }
 
@@ -177,7 +183,7 @@ mod tests {
         // Activity of a peer that is not connected (a failed request) is not a connection.
         m.touch(&PeerId::random(), now);
         assert_eq!(m.connected_peers(), 3);
-        assert_eq!(m.to_trim(now, |_| false), vec![peers[1], peers[2]]);
+        assert_eq!(m.to_trim(now, HashSet::new), vec![peers[1], peers[2]]);
     }
 
     #[test]

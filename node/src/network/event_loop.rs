@@ -378,10 +378,8 @@ impl EventLoop {
     /// Disconnects the peers the connection manager picks; gossip mesh peers are protected.
     fn trim_connections(&mut self) {
         let gossipsub = &self.swarm.behaviour().gossipsub;
-        let trim = self.connections.to_trim(Instant::now(), |peer| {
-            gossipsub
-                .all_mesh_peers()
-                .any(|mesh_peer| mesh_peer == peer)
+        let trim = self.connections.to_trim(Instant::now(), || {
+            gossipsub.all_mesh_peers().copied().collect()
         });
         if trim.is_empty() {
             return;
