@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use libp2p::identity::Keypair;
+use p2p_api::{GossipBench, NodeStatus};
 use p2p_benches::network::{start_node, BenchNetwork};
 use p2p_benches::scratch::Scratch;
 use p2p_benches::{cpu, memory, report, MemoryMetrics};
-use p2p_node::api::types::{GossipPhase, NodeStatus};
 use p2p_node::network::TransportKind;
 use p2p_node::package::{PackageSpec, SearchIndex};
 use rand::seq::SliceRandom;
@@ -412,7 +412,7 @@ fn gossip(c: &mut Criterion, rt: &Runtime, sizes: &Sizes) {
 async fn propagate_once(net: &BenchNetwork) -> (Duration, f64) {
     let sender = net.nodes[0].node.market();
     let published = sender
-        .gossip_phase(GossipPhase {
+        .gossip_phase(GossipBench {
             count: 1,
             payload_bytes: 256,
             interval_ms: 0,
@@ -818,7 +818,7 @@ fn cpu_group(c: &mut Criterion, rt: &Runtime) {
                     let _ = net.nodes[seeker]
                         .node
                         .market()
-                        .gossip_phase(GossipPhase {
+                        .gossip_phase(GossipBench {
                             count: 1,
                             payload_bytes: 64,
                             interval_ms: 0,

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use libp2p::Multiaddr;
-use p2p_node::api::types::LookupOutcome;
+use p2p_api::LookupOutcome;
 use p2p_node::daemon::{NodeConfig, RunningNode};
 use p2p_node::market::{Deadlines, LookupError};
 use p2p_node::network::{NetworkConfig, TransportKind};

@@ -263,7 +263,7 @@ async fn bootstrap_with_retries(market: Arc<Marketplace>, peers: Vec<Multiaddr>)
                 );
                 return;
             }
-            Err(e) => tracing::warn!(attempt, error = %e, "bootstrap failed"),
+            Err(e) => tracing::warn!(attempt, error = crate::error::chain(&e), "bootstrap failed"),
         }
         tokio::time::sleep(pause).await;
         pause *= 2;

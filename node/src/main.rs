@@ -1,8 +1,14 @@
+//! The `p2p-node` command line: `run` starts the daemon; `publish`, `search`, `install` and
+//! `status` talk to a running node's HTTP API.
+
+mod cli;
+
 use std::process::ExitCode;
 
 use clap::Parser;
-use p2p_node::cli::{execute, Cli, Command};
 use tracing_subscriber::EnvFilter;
+
+use cli::{Cli, Command};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -18,7 +24,7 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match execute(cli).await {
+    match cli::execute(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -1,45 +1,30 @@
-//! The node's Prometheus metrics: names are the contract in `shared/DESIGN.md`, defined once
-//! here. libp2p's own metrics (libp2p-metrics) live in the same registry under `libp2p_`.
+//! The node's Prometheus metrics, under the names of the contract (`p2p_api::metrics`,
+//! `shared/DESIGN.md`). libp2p's own metrics (libp2p-metrics) live in the same registry under
+//! `libp2p_`.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use prometheus_client::encoding::{
-    DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric,
-};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-pub const DHT_LOOKUP_SECONDS: &str = "p2p_dht_lookup_seconds";
-pub const SEARCH_SECONDS: &str = "p2p_search_seconds";
-pub const PUBLISH_SECONDS: &str = "p2p_publish_seconds";
-pub const INSTALL_SECONDS: &str = "p2p_install_seconds";
-pub const BOOTSTRAP_SECONDS: &str = "p2p_bootstrap_seconds";
-pub const GOSSIP_PROPAGATION_SECONDS: &str = "p2p_gossip_propagation_seconds";
-pub const CONNECTED_PEERS: &str = "p2p_connected_peers";
-pub const ROUTING_TABLE_PEERS: &str = "p2p_routing_table_peers";
-pub const PACKAGES_STORED: &str = "p2p_packages_stored";
-/// Registered without the `_total` suffix, which the encoder appends to counters.
-pub const SWARM_EVENTS: &str = "p2p_swarm_events";
-pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "process_resident_memory_bytes";
-/// Registered without the `_total` suffix, which the encoder appends to counters.
-pub const PROCESS_CPU_SECONDS: &str = "process_cpu_seconds";
+use p2p_api::metrics::{
+    BOOTSTRAP_SECONDS, CONNECTED_PEERS, DHT_LOOKUP_SECONDS, GOSSIP_PROPAGATION_SECONDS,
+    INSTALL_SECONDS, PACKAGES_STORED, PROCESS_CPU_SECONDS, PROCESS_RESIDENT_MEMORY_BYTES,
+    PUBLISH_SECONDS, ROUTING_TABLE_PEERS, SCOPE_LABEL, SEARCH_SECONDS, SWARM_EVENTS,
+};
+use p2p_api::Scope;
 
-#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
-pub enum SearchScope {
-    #[allow(non_camel_case_types)]
-    local,
-    #[allow(non_camel_case_types)]
-    network,
-}
+/// The label set of the search histogram: `scope="local"` or `scope="network"`.
+type ScopeLabel = [(&'static str, &'static str); 1];
 
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ScopeLabel {
-    pub scope: SearchScope,
+fn scope_label(scope: Scope) -> ScopeLabel {
+    [(SCOPE_LABEL, scope.as_str())]
 }
 
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
@@ -87,8 +72,8 @@ impl Metrics {
         );
         // Both scopes exist from the start, so that a dashboard sees zero rather than nothing
         // and `rate()` sees the first searches.
-        for scope in [SearchScope::local, SearchScope::network] {
-            drop(m.search.get_or_create(&ScopeLabel { scope }));
+        for scope in [Scope::Local, Scope::Network] {
+            drop(m.search.get_or_create(&scope_label(scope)));
         }
         registry.register(
             SEARCH_SECONDS,
@@ -139,9 +124,9 @@ impl Metrics {
         m
     }
 
-    pub fn observe_search(&self, scope: SearchScope, elapsed: Duration) {
+    pub fn observe_search(&self, scope: Scope, elapsed: Duration) {
         self.search
-            .get_or_create(&ScopeLabel { scope })
+            .get_or_create(&scope_label(scope))
             .observe(elapsed.as_secs_f64());
     }
 }
@@ -283,7 +268,7 @@ mod tests {
     fn exposition_carries_the_contract_names() {
         let mut registry = Registry::default();
         let metrics = Metrics::register(&mut registry);
-        metrics.observe_search(SearchScope::local, Duration::from_micros(70));
+        metrics.observe_search(Scope::Local, Duration::from_micros(70));
         metrics.dht_lookup.observe(0.2);
         metrics.packages_stored.set(3);
         let text = MetricsRegistry::new(registry).encode().unwrap();

@@ -7,7 +7,7 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use base64::Engine;
 use http_body_util::BodyExt;
-use p2p_node::api::types::{ErrorBody, Health, PublishOutcome, SearchOutcome};
+use p2p_api::{ErrorBody, Health, PublishOutcome, SearchOutcome};
 use p2p_node::daemon::RunningNode;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -208,7 +208,7 @@ async fn bad_input_gets_a_clear_error_and_the_node_stays_healthy() {
     )
     .await;
 
-    let oversized = "x".repeat(p2p_node::api::MAX_BODY_BYTES + 1);
+    let oversized = "x".repeat(p2p_api::limits::MAX_BODY_BYTES + 1);
     let body = format!(r#"{{"name":"big","version":"1.0.0","content_base64":"{oversized}"}}"#);
     expect_error(
         &router,

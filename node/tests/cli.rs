@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use p2p_node::api::types::{NodeStatus, SearchOutcome};
+use p2p_api::{NodeStatus, SearchOutcome};
 
 const BIN: &str = env!("CARGO_BIN_EXE_p2p-node");
 const WAIT: Duration = Duration::from_secs(30);
@@ -103,11 +103,9 @@ fn bootstrap_again(api: &str, peers: &[&str]) {
         .enable_all()
         .build()
         .unwrap();
-    let client = p2p_node::cli::ApiClient::new(api, None).unwrap();
-    let request = p2p_node::api::types::BootstrapRequest {
-        peers: peers.iter().map(|p| (*p).to_owned()).collect(),
-    };
-    let _ = runtime.block_on(client.post::<_, serde_json::Value>("/bootstrap", &request));
+    let client = p2p_api::ApiClient::new(api, None).unwrap();
+    let peers = peers.iter().map(|p| (*p).to_owned()).collect();
+    let _ = runtime.block_on(client.bootstrap(peers));
 }
 
 fn until(what: &str, mut check: impl FnMut() -> bool) {

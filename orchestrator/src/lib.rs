@@ -18,6 +18,7 @@ pub mod results;
 pub mod runtime;
 pub mod scenario;
 pub mod shaping;
+pub mod signals;
 pub mod sla;
 pub mod stats;
 pub mod testbed;

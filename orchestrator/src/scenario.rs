@@ -156,17 +156,10 @@ impl Default for DhtLookupPhase {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SearchScope {
-    Local,
-    Network,
-}
-
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearchPhase {
-    pub scope: SearchScope,
+    pub scope: p2p_api::Scope,
     #[serde(default = "default_twenty")]
     pub peers: usize,
     #[serde(default = "default_twenty")]
@@ -548,10 +541,10 @@ fn validate_phase(raw: RawPhase) -> Result<Phase, String> {
             positive("publish.packages", p.packages)?;
             positive("publish.publishers", p.publishers)?;
             positive("publish.size_bytes", p.size_bytes)?;
-            if p.size_bytes > p2p_node::package::MAX_CONTENT_BYTES {
+            if p.size_bytes > p2p_api::limits::MAX_CONTENT_BYTES {
                 return Err(format!(
                     "publish.size_bytes must be at most {}",
-                    p2p_node::package::MAX_CONTENT_BYTES
+                    p2p_api::limits::MAX_CONTENT_BYTES
                 ));
             }
             Phase::Publish(p)

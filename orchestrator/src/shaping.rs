@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use netem::{verify, ActiveShaping, Backend, Profile, Selection, ShapedPeer, ShapingPlan};
-use p2p_node::api::types::{RttPhase, RttResult};
+use p2p_api::RttProbe;
 
 use crate::results::{DelayLineReport, PairRtt, ShapingReport};
 use crate::stats::Summary;
@@ -64,7 +64,7 @@ pub async fn verify(testbed: &mut Testbed) -> ShapingReport {
     let measured = testbed
         .on_peers(&sources, |peer| {
             let targets = &by_source[&peer.slot.index];
-            let request = RttPhase {
+            let request = RttProbe {
                 targets: targets
                     .iter()
                     .map(|&b| (peers[b].slot.ip, peers[b].slot.p2p_port).into())
@@ -73,7 +73,7 @@ pub async fn verify(testbed: &mut Testbed) -> ShapingReport {
                 bind: Some(peer.slot.ip.into()),
                 timeout_ms: 5_000,
             };
-            async move { peer.api.post::<_, RttResult>("/bench/rtt", &request).await }
+            async move { peer.api.rtt(&request).await }
         })
         .await;
     let mut out = Vec::with_capacity(pairs.len());

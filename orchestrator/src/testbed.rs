@@ -6,8 +6,8 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use p2p_node::api::types::Health;
-use p2p_node::cli::ApiClient;
+use p2p_api::metrics::{CONNECTED_PEERS, PROCESS_CPU_SECONDS_TOTAL, PROCESS_RESIDENT_MEMORY_BYTES};
+use p2p_api::ApiClient;
 use rand::rngs::StdRng;
 
 use crate::runtime::{PeerSlot, Runtime};
@@ -76,9 +76,10 @@ impl Testbed {
 pub async fn wait_healthy(api: &ApiClient, deadline: Duration) -> anyhow::Result<String> {
     let started = Instant::now();
     loop {
-        let poll = tokio::time::timeout(POLL_TIMEOUT, api.get::<Health>("/health"))
-            .await
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("no answer within {POLL_TIMEOUT:?}")));
+        let poll = match tokio::time::timeout(POLL_TIMEOUT, api.health()).await {
+            Ok(answer) => answer.map_err(anyhow::Error::from),
+            Err(_) => Err(anyhow::anyhow!("no answer within {POLL_TIMEOUT:?}")),
+        };
         match poll {
             Ok(health) => return Ok(health.peer_id),
             Err(e) if started.elapsed() > deadline => {
@@ -106,9 +107,9 @@ impl NodeMetrics {
                 .and_then(|v| v.trim().parse::<f64>().ok())
         };
         Self {
-            rss_bytes: value(p2p_node::metrics::PROCESS_RESIDENT_MEMORY_BYTES).map(|v| v as u64),
-            cpu_seconds: value("process_cpu_seconds_total"),
-            connected_peers: value(p2p_node::metrics::CONNECTED_PEERS),
+            rss_bytes: value(PROCESS_RESIDENT_MEMORY_BYTES).map(|v| v as u64),
+            cpu_seconds: value(PROCESS_CPU_SECONDS_TOTAL),
+            connected_peers: value(CONNECTED_PEERS),
         }
     }
 }
@@ -118,7 +119,7 @@ pub async fn scrape(testbed: &Testbed, indices: &[usize]) -> Vec<(usize, Option<
     testbed
         .on_peers(indices, |peer| async move {
             peer.api
-                .get_text("/metrics")
+                .metrics_text()
                 .await
                 .ok()
                 .map(|t| NodeMetrics::parse(&t))

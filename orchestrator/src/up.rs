@@ -8,7 +8,7 @@ use anyhow::Context;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use ipnet::Ipv4Net;
 use netem::{Backend, Profile, Selection, ShaperChoice};
-use p2p_node::cli::ApiClient;
+use p2p_api::ApiClient;
 use rand::SeedableRng;
 
 use crate::phases::{self, bootstrap};
@@ -174,7 +174,7 @@ pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
             if options.keep && collected.failures.is_empty() {
                 eprintln!("network kept running (--keep): Ctrl-C tears it down");
                 eprintln!("Prometheus targets: {}", dir.join("prometheus-targets.json").display());
-                p2p_node::daemon::shutdown_signal().await;
+                crate::signals::shutdown_signal().await;
             }
             let spinner = spinner(&progress, "tearing down");
             let problems = runtime.teardown().await;
@@ -182,7 +182,7 @@ pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
             collected.failures.extend(problems.into_iter().map(|p| format!("teardown: {p}")));
             collected
         }
-        () = p2p_node::daemon::shutdown_signal() => {
+        _ = crate::signals::shutdown_signal() => {
             eprintln!("interrupted: removing everything run {run_id} created");
             let mut problems = local::remove_leftovers(Some(&run_id)).1;
             match netem::remove_leftovers(Some(&run_id)) {

@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::types::ErrorBody;
+use p2p_api::ErrorBody;
+
+use crate::error::chain;
 use crate::market::{InstallError, LookupError, PublishError};
 use crate::network::NetworkError;
 use crate::package::{ManifestError, StoreError};
@@ -94,15 +96,16 @@ impl From<NetworkError> for ApiError {
             NetworkError::NoKnownPeers => StatusCode::CONFLICT,
             NetworkError::RecordNotFound => StatusCode::NOT_FOUND,
             NetworkError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            NetworkError::EventLoopGone | NetworkError::Build(_) | NetworkError::Listen { .. } => {
-                return Self::internal(e)
-            }
+            NetworkError::EventLoopGone
+            | NetworkError::Build { .. }
+            | NetworkError::Settings(_)
+            | NetworkError::Listen { .. } => return Self::internal(chain(&e)),
             NetworkError::Unreachable(_)
             | NetworkError::Kademlia { .. }
             | NetworkError::Request { .. }
             | NetworkError::Publish(_) => StatusCode::BAD_GATEWAY,
         };
-        Self::new(status, e.to_string())
+        Self::new(status, chain(&e))
     }
 }
 
@@ -121,7 +124,7 @@ impl From<LookupError> for ApiError {
         match e {
             LookupError::InvalidName(e) => e.into(),
             LookupError::NotFound(_) => Self::not_found(e.to_string()),
-            LookupError::InvalidRecord { .. } => Self::new(StatusCode::BAD_GATEWAY, e.to_string()),
+            LookupError::InvalidRecord { .. } => Self::new(StatusCode::BAD_GATEWAY, chain(&e)),
             LookupError::Network(e) => e.into(),
         }
     }
@@ -133,7 +136,7 @@ impl From<InstallError> for ApiError {
             InstallError::Lookup(e) => e.into(),
             InstallError::NoProviders { .. } => Self::not_found(e.to_string()),
             InstallError::AllProvidersFailed { .. } => {
-                Self::new(StatusCode::BAD_GATEWAY, e.to_string())
+                Self::new(StatusCode::BAD_GATEWAY, chain(&e))
             }
             InstallError::Store(e) => e.into(),
         }

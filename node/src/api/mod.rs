@@ -1,11 +1,11 @@
 //! The HTTP control API (axum): node status, packages, search, install, benchmark phases and
-//! `/metrics`. Every error is a JSON body `{"error": "..."}` with a fitting status code.
+//! `/metrics`. Every error is a JSON body `{"error": "..."}` with a fitting status code. The
+//! routes, bodies and limits are the contract in `p2p_api`.
 
 mod auth;
 mod error;
 mod extract;
 mod handlers;
-pub mod types;
 
 pub use error::ApiError;
 
@@ -16,12 +16,11 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 
+use p2p_api::limits::MAX_BODY_BYTES;
+use p2p_api::routes;
+
 use crate::market::Marketplace;
 use crate::metrics::MetricsRegistry;
-use crate::package::MAX_CONTENT_BYTES;
-
-/// Largest request body: a package at its size limit, base64-encoded, plus its metadata.
-pub const MAX_BODY_BYTES: usize = MAX_CONTENT_BYTES / 3 * 4 + 64 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -33,24 +32,24 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/health", get(handlers::node::health))
-        .route("/status", get(handlers::node::status))
-        .route("/bootstrap", post(handlers::node::bootstrap))
-        .route("/metrics", get(handlers::node::metrics))
+        .route(routes::HEALTH, get(handlers::node::health))
+        .route(routes::STATUS, get(handlers::node::status))
+        .route(routes::BOOTSTRAP, post(handlers::node::bootstrap))
+        .route(routes::METRICS, get(handlers::node::metrics))
         .route(
-            "/packages",
+            routes::PACKAGES,
             get(handlers::packages::list).post(handlers::packages::publish),
         )
-        .route("/packages/{name}", get(handlers::packages::get))
-        .route("/lookup/{name}", get(handlers::packages::lookup))
-        .route("/search", get(handlers::packages::search))
-        .route("/install", post(handlers::packages::install))
-        .route("/bench/dht-lookup", post(handlers::phases::dht_lookup))
-        .route("/bench/search", post(handlers::phases::search))
-        .route("/bench/gossip", post(handlers::phases::gossip))
-        .route("/bench/rtt", post(handlers::phases::rtt))
+        .route(routes::PACKAGE, get(handlers::packages::get))
+        .route(routes::LOOKUP, get(handlers::packages::lookup))
+        .route(routes::SEARCH, get(handlers::packages::search))
+        .route(routes::INSTALL, post(handlers::packages::install))
+        .route(routes::BENCH_DHT_LOOKUP, post(handlers::phases::dht_lookup))
+        .route(routes::BENCH_SEARCH, post(handlers::phases::search))
+        .route(routes::BENCH_GOSSIP, post(handlers::phases::gossip))
+        .route(routes::BENCH_RTT, post(handlers::phases::rtt))
         .route(
-            "/bench/gossip/received",
+            routes::BENCH_GOSSIP_RECEIVED,
             get(handlers::phases::gossip_received).delete(handlers::phases::gossip_clear),
         )
         .fallback(|| async { ApiError::not_found("no such route") })

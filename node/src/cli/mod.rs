@@ -1,11 +1,7 @@
-//! The `p2p-node` command line: `run` starts the daemon; `publish`, `search`, `install` and
-//! `status` talk to a running node's HTTP API.
+//! The command line's arguments, and which command does what.
 
-mod client;
 mod output;
 mod run;
-
-pub use client::ApiClient;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,13 +15,13 @@ use libp2p::Multiaddr;
     version,
     about = "Marketplace peer of the P2P testbed"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the node: libp2p peer plus HTTP control API, until Ctrl-C or SIGTERM.
     Run(RunArgs),
     /// Publish a file as a package.
@@ -39,10 +35,10 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Where packages and the node identity are kept.
     #[arg(long, env = "P2P_NODE_DATA_DIR", default_value = "p2p-data")]
-    pub data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
     /// libp2p listen address (repeatable). Nodes sharing a host need distinct ports: libp2p
     /// dials from its listen port, so equal ports on loopback would connect a node to itself.
     #[arg(
@@ -51,88 +47,88 @@ pub struct RunArgs {
         default_value = "/ip4/0.0.0.0/tcp/4001",
         value_delimiter = ','
     )]
-    pub listen: Vec<Multiaddr>,
+    pub(crate) listen: Vec<Multiaddr>,
     /// Address of the HTTP control API.
     #[arg(long, env = "P2P_NODE_API_ADDR", default_value = "127.0.0.1:8080")]
-    pub api_addr: SocketAddr,
+    pub(crate) api_addr: SocketAddr,
     /// Peer to bootstrap from, `/ip4/…/tcp/…[/p2p/<peer id>]` (repeatable; without a peer
     /// id the address is dialed and the id learned from the connection). No peer is
     /// contacted that was not given here or learned from a given peer.
     #[arg(long, env = "P2P_NODE_BOOTSTRAP", value_delimiter = ',')]
-    pub bootstrap: Vec<Multiaddr>,
+    pub(crate) bootstrap: Vec<Multiaddr>,
     /// Require this bearer token on mutating API requests.
     #[arg(long, env = "P2P_NODE_API_TOKEN", hide_env_values = true)]
-    pub api_token: Option<String>,
+    pub(crate) api_token: Option<String>,
     /// Most established connections in all.
     #[arg(long, env = "P2P_NODE_MAX_CONNECTIONS", default_value_t = 256)]
-    pub max_connections: u32,
+    pub(crate) max_connections: u32,
     /// Above this many connected peers, the least recently active are disconnected down to
     /// the low watermark; gossip mesh peers and peers active in the last 20 s are spared
     /// (default: 64, or half the connection limit if lower).
     #[arg(long, env = "P2P_NODE_CONNECTIONS_HIGH_WATER")]
-    pub connections_high_water: Option<u32>,
+    pub(crate) connections_high_water: Option<u32>,
     /// Where trimming connections stops (default: half the high watermark).
     #[arg(long, env = "P2P_NODE_CONNECTIONS_LOW_WATER")]
-    pub connections_low_water: Option<u32>,
+    pub(crate) connections_low_water: Option<u32>,
     /// Close connections idle for this many seconds.
     #[arg(long, env = "P2P_NODE_IDLE_TIMEOUT_SECS", default_value_t = 60)]
-    pub idle_timeout_secs: u64,
+    pub(crate) idle_timeout_secs: u64,
 }
 
 #[derive(Debug, Args)]
-pub struct ClientArgs {
+pub(crate) struct ClientArgs {
     /// URL of the node's API.
     #[arg(long, env = "P2P_NODE_URL", default_value = "http://127.0.0.1:8080")]
-    pub node: String,
+    pub(crate) node: String,
     /// Bearer token for nodes that require one.
     #[arg(long, env = "P2P_NODE_API_TOKEN", hide_env_values = true)]
-    pub api_token: Option<String>,
+    pub(crate) api_token: Option<String>,
     /// Print the API's JSON answer instead of a table.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct PublishArgs {
+pub(crate) struct PublishArgs {
     /// The file to publish.
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     #[arg(long)]
-    pub name: String,
+    pub(crate) name: String,
     #[arg(long)]
-    pub version: String,
+    pub(crate) version: String,
     #[arg(long, default_value = "")]
-    pub description: String,
+    pub(crate) description: String,
     /// A tag (repeatable).
     #[arg(long = "tag")]
-    pub tags: Vec<String>,
+    pub(crate) tags: Vec<String>,
     #[command(flatten)]
-    pub client: ClientArgs,
+    pub(crate) client: ClientArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct SearchArgs {
-    pub query: String,
+pub(crate) struct SearchArgs {
+    pub(crate) query: String,
     /// Ask connected peers too, not only the local index.
     #[arg(long)]
-    pub network: bool,
+    pub(crate) network: bool,
     #[arg(long, default_value_t = 20)]
-    pub limit: usize,
+    pub(crate) limit: usize,
     #[command(flatten)]
-    pub client: ClientArgs,
+    pub(crate) client: ClientArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct InstallArgs {
-    pub name: String,
+pub(crate) struct InstallArgs {
+    pub(crate) name: String,
     /// A version; the latest when omitted.
     #[arg(long)]
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     #[command(flatten)]
-    pub client: ClientArgs,
+    pub(crate) client: ClientArgs,
 }
 
 /// Runs a parsed command line.
-pub async fn execute(cli: Cli) -> anyhow::Result<()> {
+pub(crate) async fn execute(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run::run(args).await,
         Command::Publish(args) => output::publish(args).await,

@@ -6,11 +6,12 @@ use comfy_table::presets::UTF8_BORDERS_ONLY;
 use comfy_table::Table;
 use serde::Serialize;
 
-use super::{ApiClient, ClientArgs, InstallArgs, PublishArgs, SearchArgs};
-use crate::api::types::PublishRequest;
+use p2p_api::{ApiClient, PublishRequest, Scope};
+
+use super::{ClientArgs, InstallArgs, PublishArgs, SearchArgs};
 
 fn client(args: &ClientArgs) -> anyhow::Result<ApiClient> {
-    ApiClient::new(&args.node, args.api_token.clone())
+    Ok(ApiClient::new(&args.node, args.api_token.clone())?)
 }
 
 fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
@@ -68,8 +69,13 @@ pub(super) async fn publish(args: PublishArgs) -> anyhow::Result<()> {
 }
 
 pub(super) async fn search(args: SearchArgs) -> anyhow::Result<()> {
+    let scope = if args.network {
+        Scope::Network
+    } else {
+        Scope::Local
+    };
     let outcome = client(&args.client)?
-        .search(&args.query, args.network, args.limit)
+        .search(&args.query, scope, args.limit)
         .await?;
     if args.client.json {
         return print_json(&outcome);

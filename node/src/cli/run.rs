@@ -1,9 +1,9 @@
 use std::time::Duration;
 
 use super::RunArgs;
-use crate::daemon::{shutdown_signal, NodeConfig, RunningNode};
-use crate::market::Deadlines;
-use crate::network::{NetworkConfig, Watermarks};
+use p2p_node::daemon::{shutdown_signal, NodeConfig, RunningNode};
+use p2p_node::market::Deadlines;
+use p2p_node::network::{NetworkConfig, Watermarks};
 
 pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
     let defaults = Watermarks::for_limit(args.max_connections);

@@ -7,8 +7,9 @@ use std::time::SystemTime;
 use libp2p::PeerId;
 
 use super::Marketplace;
-use crate::api::types::GossipSample;
 use crate::network::protocol::GossipMessage;
+use crate::package::VerifyManifest;
+use p2p_api::GossipSample;
 
 /// Receipts kept for the benchmark endpoint; the oldest go first.
 const GOSSIP_LOG_CAPACITY: usize = 100_000;

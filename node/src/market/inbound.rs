@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use super::search::MAX_SEARCH_LIMIT;
+use p2p_api::limits::MAX_SEARCH_LIMIT;
+
 use super::Marketplace;
 use crate::blocking;
 use crate::network::protocol::{FetchResponse, SearchResponse};

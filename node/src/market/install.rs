@@ -8,10 +8,11 @@ use semver::Version;
 
 use super::search::LookupError;
 use super::{keys, Marketplace};
-use crate::api::types::InstallOutcome;
 use crate::blocking;
+use crate::error::chain;
 use crate::network::protocol::FetchRequest;
-use crate::package::StoreError;
+use crate::package::{StoreError, VerifyManifest};
+use p2p_api::InstallOutcome;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
@@ -61,7 +62,11 @@ impl Marketplace {
             .await
             .map(|set| set.into_iter().collect())
             .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, name, "provider lookup failed; trying the publisher");
+                tracing::warn!(
+                    error = chain(&e),
+                    name,
+                    "provider lookup failed; trying the publisher"
+                );
                 Vec::new()
             });
         candidates.shuffle(&mut rand::thread_rng());
@@ -96,7 +101,7 @@ impl Marketplace {
                     }
                 },
                 Err(e) => {
-                    rejected.push(format!("{peer}: {e}"));
+                    rejected.push(format!("{peer}: {}", chain(&e)));
                     continue;
                 }
             };
@@ -134,7 +139,7 @@ impl Marketplace {
                 .start_providing(keys::content(&sha256), deadline)
                 .await
             {
-                tracing::warn!(error = %e, sha256, "could not announce as provider");
+                tracing::warn!(error = chain(&e), sha256, "could not announce as provider");
             }
         });
     }

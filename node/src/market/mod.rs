@@ -11,9 +11,8 @@ mod search;
 
 pub use gossip::GossipLog;
 pub use install::InstallError;
-pub use phases::{MAX_PHASE_CONCURRENCY, MAX_PHASE_OPERATIONS, MAX_PROBE_PADDING};
 pub use publish::PublishError;
-pub use search::{LookupError, DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT};
+pub use search::LookupError;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -21,10 +20,11 @@ use std::time::Duration;
 use libp2p::identity::Keypair;
 use libp2p::PeerId;
 
-use crate::api::types::NodeStatus;
+use p2p_api::{NodeStatus, SignedManifest};
+
 use crate::metrics::Metrics;
 use crate::network::{Client, NetworkError};
-use crate::package::{PackageStore, SearchIndex, SignedManifest};
+use crate::package::{PackageStore, SearchIndex};
 
 /// Deadlines of network operations.
 ///

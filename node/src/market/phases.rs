@@ -6,35 +6,30 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
-use super::search::DEFAULT_SEARCH_LIMIT;
-use super::{unix_nanos, Marketplace};
-use crate::api::types::{
-    DhtLookupPhase, GossipPhase, GossipPublished, PhaseResult, Scope, SearchPhase,
+use p2p_api::limits::{
+    DEFAULT_SEARCH_LIMIT, MAX_PHASE_CONCURRENCY, MAX_PHASE_OPERATIONS, MAX_PROBE_PADDING,
 };
-use crate::network::protocol::GossipMessage;
+use p2p_api::{DhtLookupBench, GossipBench, GossipPublished, PhaseResult, Scope, SearchBench};
 
-/// Most operations one phase request may ask for.
-pub const MAX_PHASE_OPERATIONS: usize = 100_000;
-/// Highest concurrency one phase request may ask for.
-pub const MAX_PHASE_CONCURRENCY: usize = 256;
-/// Largest gossip probe padding.
-pub const MAX_PROBE_PADDING: usize = 64 * 1024;
+use super::{unix_nanos, Marketplace};
+use crate::error::chain;
+use crate::network::protocol::GossipMessage;
 
 /// The outcome of one timed operation: its extra figure (Kademlia requests) or an error.
 type Timed = (Duration, Result<Option<u32>, String>);
 
 impl Marketplace {
-    pub async fn dht_lookup_phase(&self, phase: DhtLookupPhase) -> PhaseResult {
+    pub async fn dht_lookup_phase(&self, phase: DhtLookupBench) -> PhaseResult {
         run_bounded(phase.keys, phase.concurrency, |name| async move {
             self.lookup(&name, None)
                 .await
                 .map(|found| Some(found.kad_requests))
-                .map_err(|e| e.to_string())
+                .map_err(|e| chain(&e))
         })
         .await
     }
 
-    pub async fn search_phase(&self, phase: SearchPhase) -> PhaseResult {
+    pub async fn search_phase(&self, phase: SearchBench) -> PhaseResult {
         let limit = phase.limit.unwrap_or(DEFAULT_SEARCH_LIMIT);
         let deadline = phase
             .timeout_ms
@@ -49,7 +44,7 @@ impl Marketplace {
                     .search_network(&query, limit, deadline)
                     .await
                     .map(|_| None)
-                    .map_err(|e| e.to_string()),
+                    .map_err(|e| chain(&e)),
             }
         })
         .await
@@ -57,7 +52,7 @@ impl Marketplace {
 
     /// Publishes `count` probes, `interval_ms` apart. Receivers log them; the orchestrator
     /// collects the receipts from every node's `/bench/gossip/received`.
-    pub async fn gossip_phase(&self, phase: GossipPhase) -> GossipPublished {
+    pub async fn gossip_phase(&self, phase: GossipBench) -> GossipPublished {
         let started = Instant::now();
         let padding = "x".repeat(phase.payload_bytes.min(MAX_PROBE_PADDING));
         let origin = self.peer_id().to_base58();
@@ -80,7 +75,7 @@ impl Marketplace {
                     result.samples.push(sent.elapsed().as_secs_f64());
                     ids.push(format!("{origin}/{id}"));
                 }
-                Err(e) => result.errors.push(e.to_string()),
+                Err(e) => result.errors.push(chain(&e)),
             }
         }
         result.wall_s = started.elapsed().as_secs_f64();

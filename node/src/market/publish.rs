@@ -3,11 +3,13 @@
 use std::time::Instant;
 
 use super::{keys, unix_nanos, unix_now, Marketplace};
-use crate::api::types::PublishOutcome;
+use p2p_api::{PublishOutcome, SignedManifest};
+
 use crate::blocking;
+use crate::error::chain;
 use crate::network::protocol::GossipMessage;
 use crate::network::NetworkError;
-use crate::package::{sha256_hex, ManifestError, PackageSpec, SignedManifest, StoreError};
+use crate::package::{sha256_hex, ManifestError, PackageSpec, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -73,7 +75,7 @@ impl Marketplace {
         let mut note = |what: &str, result: &Result<(), NetworkError>| match result {
             Ok(()) => true,
             Err(e) => {
-                warnings.push(format!("{what}: {e}"));
+                warnings.push(format!("{what}: {}", chain(e)));
                 false
             }
         };

@@ -7,18 +7,16 @@ use futures::future::join_all;
 use rand::seq::SliceRandom;
 use semver::Version;
 
+use p2p_api::limits::MAX_SEARCH_LIMIT;
+use p2p_api::{LookupOutcome, Scope, SearchHit, SearchOutcome, SignedManifest};
+
 use super::{keys, Marketplace};
-use crate::api::types::{LookupOutcome, Scope, SearchOutcome};
-use crate::metrics::SearchScope;
 use crate::network::protocol::SearchRequest;
 use crate::network::NetworkError;
-use crate::package::{validate_name, ManifestError, SearchHit, SignedManifest};
+use crate::package::{validate_name, ManifestError, VerifyManifest};
 
 /// Most peers a network search asks.
 const MAX_SEARCH_FANOUT: usize = 32;
-/// Most hits a search returns.
-pub const MAX_SEARCH_LIMIT: usize = 200;
-pub const DEFAULT_SEARCH_LIMIT: usize = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LookupError {
@@ -79,7 +77,7 @@ impl Marketplace {
         let started = Instant::now();
         let hits = self.index_search(query, limit);
         let elapsed = started.elapsed();
-        self.metrics.observe_search(SearchScope::local, elapsed);
+        self.metrics.observe_search(Scope::Local, elapsed);
         SearchOutcome {
             scope: Scope::Local,
             hits,
@@ -142,7 +140,7 @@ impl Marketplace {
         });
         hits.truncate(limit);
         let elapsed = started.elapsed();
-        self.metrics.observe_search(SearchScope::network, elapsed);
+        self.metrics.observe_search(Scope::Network, elapsed);
         Ok(SearchOutcome {
             scope: Scope::Network,
             hits,

@@ -1,5 +1,7 @@
 //! The composed `NetworkBehaviour` and the swarm built around it.
 
+use std::sync::Arc;
+
 use libp2p::core::transport::MemoryTransport;
 use libp2p::core::upgrade;
 use libp2p::identity::Keypair;
@@ -12,12 +14,12 @@ use libp2p::{
 use prometheus_client::registry::Registry;
 
 use super::config::{NetworkConfig, TransportKind};
-use super::error::NetworkError;
+use super::error::{cause, NetworkError};
 use super::protocol::{
     FetchRequest, FetchResponse, SearchRequest, SearchResponse, ANNOUNCE_TOPIC, FETCH_PROTOCOL,
     IDENTIFY_PROTOCOL, KAD_PROTOCOL, SEARCH_PROTOCOL,
 };
-use crate::package::MAX_CONTENT_BYTES;
+use p2p_api::limits::MAX_CONTENT_BYTES;
 
 /// DHT messages carry small signed records only, never content (DESIGN.md).
 pub(super) const KAD_MAX_PACKET_BYTES: usize = 16 * 1024;
@@ -79,15 +81,24 @@ impl MarketBehaviour {
             // within a few heartbeats.
             .prune_backoff(GOSSIP_PRUNE_BACKOFF)
             .build()
-            .map_err(|e| NetworkError::Build(format!("gossipsub config: {e}")))?;
+            .map_err(|e| NetworkError::Build {
+                what: "gossipsub config",
+                source: cause(e),
+            })?;
         let mut gossipsub = gossipsub::Behaviour::new(
             gossipsub::MessageAuthenticity::Signed(key.clone()),
             gossip_config,
         )
-        .map_err(|e| NetworkError::Build(format!("gossipsub: {e}")))?;
+        .map_err(|e| NetworkError::Build {
+            what: "gossipsub",
+            source: Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(e)),
+        })?;
         gossipsub
             .subscribe(&gossipsub::IdentTopic::new(ANNOUNCE_TOPIC))
-            .map_err(|e| NetworkError::Build(format!("gossipsub subscribe: {e}")))?;
+            .map_err(|e| NetworkError::Build {
+                what: "gossipsub subscription",
+                source: cause(e),
+            })?;
 
         let identify = identify::Behaviour::new(
             identify::Config::new(IDENTIFY_PROTOCOL.to_owned(), key.public())
@@ -130,7 +141,14 @@ pub(super) fn build_swarm(
     let swarm_config =
         |c: libp2p::swarm::Config| c.with_idle_connection_timeout(config.idle_timeout);
     let behaviour = |key: &Keypair| MarketBehaviour::new(key, config).map_err(Box::from);
-    let build_err = |e: &dyn std::fmt::Display| NetworkError::Build(e.to_string());
+    fn build_err<E: std::error::Error + Send + Sync + 'static>(
+        what: &'static str,
+    ) -> impl FnOnce(E) -> NetworkError {
+        move |e| NetworkError::Build {
+            what,
+            source: cause(e),
+        }
+    }
     let swarm = match config.transport {
         TransportKind::Tcp => builder
             .with_tcp(
@@ -138,10 +156,10 @@ pub(super) fn build_swarm(
                 noise::Config::new,
                 yamux::Config::default,
             )
-            .map_err(|e| build_err(&e))?
+            .map_err(build_err("transport"))?
             .with_bandwidth_metrics(registry)
             .with_behaviour(behaviour)
-            .map_err(|e| build_err(&e))?
+            .map_err(build_err("behaviour"))?
             .with_swarm_config(swarm_config)
             .build(),
         TransportKind::Memory => builder
@@ -153,10 +171,10 @@ pub(super) fn build_swarm(
                         .multiplex(yamux::Config::default()),
                 )
             })
-            .map_err(|e| build_err(&e))?
+            .map_err(build_err("transport"))?
             .with_bandwidth_metrics(registry)
             .with_behaviour(behaviour)
-            .map_err(|e| build_err(&e))?
+            .map_err(build_err("behaviour"))?
             .with_swarm_config(swarm_config)
             .build(),
     };

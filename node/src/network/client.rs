@@ -6,37 +6,12 @@ use std::time::Duration;
 
 use libp2p::request_response::ResponseChannel;
 use libp2p::{Multiaddr, PeerId};
-use serde::{Deserialize, Serialize};
+use p2p_api::{BootstrapOutcome, NetworkStatus};
 use tokio::sync::{mpsc, oneshot};
 
-use super::command::Command;
+use super::command::{Command, RecordLookup};
 use super::error::NetworkError;
 use super::protocol::{FetchRequest, FetchResponse, SearchRequest, SearchResponse};
-
-/// A snapshot of the swarm.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct NetworkStatus {
-    pub peer_id: String,
-    pub listen_addrs: Vec<String>,
-    pub connected_peers: usize,
-    pub connections: usize,
-    pub routing_table_size: usize,
-    pub gossip_mesh_peers: usize,
-}
-
-/// A finished Kademlia bootstrap.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BootstrapOutcome {
-    pub duration_s: f64,
-    pub routing_table_size: usize,
-}
-
-/// A record found in the DHT, with the number of Kademlia requests the query made.
-#[derive(Debug, Clone)]
-pub struct RecordLookup {
-    pub value: Vec<u8>,
-    pub kad_requests: u32,
-}
 
 #[derive(Debug, Clone)]
 pub struct Client {

@@ -1,12 +1,21 @@
+//! What a [`Client`](super::Client) asks of the event loop, and the replies.
+
 use std::collections::HashSet;
 
 use libp2p::request_response::ResponseChannel;
 use libp2p::{Multiaddr, PeerId};
+use p2p_api::{BootstrapOutcome, NetworkStatus};
 use tokio::sync::oneshot;
 
-use super::client::{BootstrapOutcome, NetworkStatus, RecordLookup};
 use super::error::NetworkError;
 use super::protocol::{FetchRequest, FetchResponse, SearchRequest, SearchResponse};
+
+/// A record found in the DHT, with the number of Kademlia requests the query made.
+#[derive(Debug, Clone)]
+pub struct RecordLookup {
+    pub value: Vec<u8>,
+    pub kad_requests: u32,
+}
 
 pub(super) type Reply<T> = oneshot::Sender<Result<T, NetworkError>>;
 

@@ -1,4 +1,16 @@
+//! What can go wrong on the network side. Causes from libp2p are kept as sources, so a
+//! message can name them all (see [`crate::error::chain`]).
+
+use std::sync::Arc;
+
 use libp2p::{Multiaddr, PeerId};
+
+/// The underlying libp2p error, shared so that one failure can answer several waiters.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
+
+pub(crate) fn cause(e: impl std::error::Error + Send + Sync + 'static) -> Cause {
+    Arc::new(e)
+}
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum NetworkError {
@@ -6,20 +18,38 @@ pub enum NetworkError {
     EventLoopGone,
     #[error("{op} timed out after {after_ms} ms")]
     Timeout { op: &'static str, after_ms: u128 },
-    #[error("building the swarm failed: {0}")]
-    Build(String),
-    #[error("cannot listen on {addr}: {detail}")]
-    Listen { addr: Multiaddr, detail: String },
-    #[error("could not reach any bootstrap address: {0}")]
-    Unreachable(String),
+    #[error("building the swarm: {what}")]
+    Build {
+        what: &'static str,
+        #[source]
+        source: Cause,
+    },
+    #[error("invalid network settings: {0}")]
+    Settings(String),
+    #[error("cannot listen on {addr}")]
+    Listen {
+        addr: Multiaddr,
+        #[source]
+        source: Cause,
+    },
+    #[error("could not reach any bootstrap address: {}", .0.join("; "))]
+    Unreachable(Vec<String>),
     #[error("no known peers: give bootstrap addresses first")]
     NoKnownPeers,
     #[error("no record found in the DHT")]
     RecordNotFound,
-    #[error("kademlia {op} failed: {detail}")]
-    Kademlia { op: &'static str, detail: String },
-    #[error("request to {peer} failed: {detail}")]
-    Request { peer: PeerId, detail: String },
-    #[error("gossip publish failed: {0}")]
-    Publish(String),
+    #[error("kademlia {op} failed")]
+    Kademlia {
+        op: &'static str,
+        #[source]
+        source: Cause,
+    },
+    #[error("request to {peer} failed")]
+    Request {
+        peer: PeerId,
+        #[source]
+        source: Cause,
+    },
+    #[error("gossip publish failed")]
+    Publish(#[source] Cause),
 }

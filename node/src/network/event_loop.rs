@@ -14,11 +14,12 @@ use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{gossipsub, identify, Multiaddr, PeerId, Swarm};
 use tokio::sync::{mpsc, watch};
 
+use p2p_api::{BootstrapOutcome, NetworkStatus};
+
 use super::behaviour::{MarketBehaviour, MarketBehaviourEvent};
-use super::client::{BootstrapOutcome, NetworkStatus, RecordLookup};
-use super::command::{Command, Reply};
+use super::command::{Command, RecordLookup, Reply};
 use super::connection_manager::ConnectionManager;
-use super::error::NetworkError;
+use super::error::{cause, NetworkError};
 use super::event::Event;
 use super::protocol::{FetchResponse, SearchResponse, ANNOUNCE_TOPIC};
 use crate::metrics::Metrics;
@@ -222,10 +223,15 @@ impl EventLoop {
         stats: &kad::QueryStats,
         last: bool,
     ) {
-        let kad_err = |op: &'static str, e: &dyn std::fmt::Display| NetworkError::Kademlia {
-            op,
-            detail: e.to_string(),
-        };
+        fn kad_err<E: std::error::Error + Send + Sync + 'static>(
+            op: &'static str,
+            e: E,
+        ) -> NetworkError {
+            NetworkError::Kademlia {
+                op,
+                source: cause(e),
+            }
+        }
         match result {
             QueryResult::Bootstrap(result) => {
                 if !(last || result.is_err()) {
@@ -241,7 +247,7 @@ impl EventLoop {
                                 routing_table_size: self.routing_table_size(),
                             }
                         })
-                        .map_err(|e| kad_err("bootstrap", &e));
+                        .map_err(|e| kad_err("bootstrap", e));
                     let _ = reply.send(outcome);
                 }
             }
@@ -277,14 +283,14 @@ impl EventLoop {
                         (None, Ok(_)) | (None, Err(kad::GetRecordError::NotFound { .. })) => {
                             Err(NetworkError::RecordNotFound)
                         }
-                        (None, Err(e)) => Err(kad_err("get record", &e)),
+                        (None, Err(e)) => Err(kad_err("get record", e)),
                     };
                     let _ = pending.reply.send(answer);
                 }
             }
             QueryResult::PutRecord(result) => {
                 if let Some(reply) = self.pending_put_record.remove(&id) {
-                    let _ = reply.send(result.map(|_| ()).map_err(|e| kad_err("put record", &e)));
+                    let _ = reply.send(result.map(|_| ()).map_err(|e| kad_err("put record", e)));
                 }
             }
             QueryResult::StartProviding(result) => {
@@ -292,7 +298,7 @@ impl EventLoop {
                     let _ = reply.send(
                         result
                             .map(|_| ())
-                            .map_err(|e| kad_err("start providing", &e)),
+                            .map_err(|e| kad_err("start providing", e)),
                     );
                 }
             }
@@ -314,7 +320,7 @@ impl EventLoop {
                     Err(e) => {
                         if pending.found.is_empty() {
                             if let Some(pending) = self.pending_get_providers.remove(&id) {
-                                let _ = pending.reply.send(Err(kad_err("get providers", &e)));
+                                let _ = pending.reply.send(Err(kad_err("get providers", e)));
                             }
                             return;
                         }
@@ -446,7 +452,7 @@ impl EventLoop {
                     Err(e) => {
                         let _ = reply.send(Err(NetworkError::Kademlia {
                             op: "put record",
-                            detail: e.to_string(),
+                            source: cause(e),
                         }));
                     }
                 }
@@ -464,7 +470,7 @@ impl EventLoop {
                     Err(e) => {
                         let _ = reply.send(Err(NetworkError::Kademlia {
                             op: "start providing",
-                            detail: e.to_string(),
+                            source: cause(e),
                         }));
                     }
                 }
@@ -484,7 +490,7 @@ impl EventLoop {
                     .gossipsub
                     .publish(self.topic.clone(), data)
                     .map(|_| ())
-                    .map_err(|e| NetworkError::Publish(e.to_string()));
+                    .map_err(|e| NetworkError::Publish(cause(e)));
                 let _ = reply.send(result);
             }
             Command::Search {
@@ -560,7 +566,7 @@ impl EventLoop {
                 let _ = reply.send(Err(NetworkError::NoKnownPeers));
             }
             Err(_) => {
-                let _ = reply.send(Err(NetworkError::Unreachable(errors.join("; "))));
+                let _ = reply.send(Err(NetworkError::Unreachable(errors)));
             }
         }
     }
@@ -623,7 +629,7 @@ fn on_request_response<Req, Resp>(
             if let Some(reply) = pending.remove(&request_id) {
                 let _ = reply.send(Err(NetworkError::Request {
                     peer,
-                    detail: error.to_string(),
+                    source: cause(error),
                 }));
             }
         }

@@ -17,10 +17,11 @@ mod event_loop;
 pub mod handshake;
 pub mod protocol;
 
-pub use client::{BootstrapOutcome, Client, NetworkStatus, RecordLookup};
+pub use client::Client;
+pub use command::RecordLookup;
 pub use config::{NetworkConfig, TransportKind};
 pub use connection_manager::Watermarks;
-pub use error::NetworkError;
+pub use error::{Cause, NetworkError};
 pub use event::Event;
 pub use event_loop::EventLoop;
 
@@ -45,14 +46,14 @@ pub fn new(
     metrics: Metrics,
 ) -> Result<(Client, mpsc::Receiver<Event>, EventLoop), NetworkError> {
     let Watermarks { low, high } = config.watermarks;
-    Watermarks::new(low, high, config.max_connections).map_err(NetworkError::Build)?;
+    Watermarks::new(low, high, config.max_connections).map_err(NetworkError::Settings)?;
     let mut swarm = behaviour::build_swarm(keypair, config, registry)?;
     for addr in &config.listen {
         swarm
             .listen_on(addr.clone())
             .map_err(|e| NetworkError::Listen {
                 addr: addr.clone(),
-                detail: e.to_string(),
+                source: error::cause(e),
             })?;
     }
     let libp2p_metrics = libp2p::metrics::Metrics::new(registry);

@@ -2,10 +2,9 @@
 //! request-response) and the gossip topic `market/announce/v1` (JSON).
 
 use libp2p::StreamProtocol;
+use p2p_api::{SearchHit, SignedManifest};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
-
-use crate::package::{SearchHit, SignedManifest};
 
 pub const SEARCH_PROTOCOL: StreamProtocol = StreamProtocol::new("/market/search/1");
 pub const FETCH_PROTOCOL: StreamProtocol = StreamProtocol::new("/market/fetch/1");

@@ -7,10 +7,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use p2p_api::{SearchHit, SignedManifest};
 use semver::Version;
-use serde::{Deserialize, Serialize};
-
-use super::manifest::SignedManifest;
 
 const WEIGHT_NAME: u16 = 8;
 const WEIGHT_NAME_PART: u16 = 4;
@@ -21,16 +19,6 @@ const EXACT_NAME_BONUS: f32 = 100.0;
 /// A short prefix can match many terms; expanding more than this many adds little.
 const MAX_PREFIX_TERMS: usize = 64;
 const MIN_PREFIX_CHARS: usize = 2;
-
-/// One search result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SearchHit {
-    #[serde(flatten)]
-    pub package: SignedManifest,
-    /// Whether the answering node stores the content.
-    pub local: bool,
-    pub score: f32,
-}
 
 #[derive(Debug, Clone, Copy)]
 struct Posting {

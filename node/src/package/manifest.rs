@@ -1,23 +1,18 @@
-//! The package manifest, its validation rules and its ed25519 signature.
+//! The package manifest's rules and its ed25519 signature.
 //!
-//! A manifest is signed by the publisher's libp2p key over its canonical form: the JSON
-//! serialization of [`PackageManifest`], whose field order is fixed by the struct.
+//! The manifest itself is data of the API contract ([`p2p_api::PackageManifest`]); it is
+//! signed by the publisher's libp2p key over its canonical form, the JSON serialization in
+//! field declaration order. [`PackageSpec`] builds and signs one; [`VerifyManifest`] checks
+//! one that came from anywhere else.
 
 use libp2p::identity::{Keypair, PublicKey};
 use libp2p::PeerId;
+use p2p_api::limits::{
+    MAX_CONTENT_BYTES, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_TAGS, MAX_TAG_CHARS,
+};
+use p2p_api::{PackageManifest, SignedManifest};
 use semver::Version;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-
-/// Largest package content accepted, in bytes (8 MiB).
-pub const MAX_CONTENT_BYTES: usize = 8 * 1024 * 1024;
-/// Longest description accepted, in characters.
-pub const MAX_DESCRIPTION_CHARS: usize = 1024;
-/// Most tags a package may carry.
-pub const MAX_TAGS: usize = 16;
-/// Longest tag accepted, in characters.
-pub const MAX_TAG_CHARS: usize = 32;
-const MAX_NAME_CHARS: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
@@ -131,44 +126,18 @@ impl PackageSpec {
     }
 }
 
-/// The signed part of a package's metadata.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PackageManifest {
-    pub name: String,
-    pub version: Version,
-    pub description: String,
-    pub tags: Vec<String>,
-    /// Content size in bytes.
-    pub size: u64,
-    /// Lowercase hex SHA-256 of the content.
-    pub sha256: String,
-    /// Base58 peer id of the publisher.
-    pub publisher: String,
-    /// Hex of the publisher's protobuf-encoded public key.
-    pub publisher_key: String,
-    pub created_unix_ms: u64,
+/// Checks of a manifest that came from the network or the disk.
+pub trait VerifyManifest {
+    /// Checks every field rule and the signature. Anything that came from the network or
+    /// the disk goes through this before it is used.
+    fn verify(&self) -> Result<(), ManifestError>;
+
+    /// Checks that `content` is exactly what the manifest describes.
+    fn verify_content(&self, content: &[u8]) -> Result<(), ManifestError>;
 }
 
-impl PackageManifest {
-    /// The bytes that are signed: the JSON form, in field declaration order.
-    pub fn canonical_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("a manifest always serializes to JSON")
-    }
-}
-
-/// A manifest and the publisher's signature over it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedManifest {
-    #[serde(flatten)]
-    pub manifest: PackageManifest,
-    /// Hex of the ed25519 signature over [`PackageManifest::canonical_bytes`].
-    pub signature: String,
-}
-
-impl SignedManifest {
-    /// Checks every field rule and the signature. Anything that came from the network or the
-    /// disk goes through this before it is used.
-    pub fn verify(&self) -> Result<(), ManifestError> {
+impl VerifyManifest for SignedManifest {
+    fn verify(&self) -> Result<(), ManifestError> {
         let m = &self.manifest;
         let tags: Vec<String> = m.tags.clone();
         PackageSpec::new(&m.name, &m.version.to_string(), &m.description, &tags)?;
@@ -190,8 +159,7 @@ impl SignedManifest {
         Ok(())
     }
 
-    /// Checks that `content` is exactly what the manifest describes.
-    pub fn verify_content(&self, content: &[u8]) -> Result<(), ManifestError> {
+    fn verify_content(&self, content: &[u8]) -> Result<(), ManifestError> {
         let actual_size = content.len() as u64;
         if actual_size != self.manifest.size {
             return Err(ManifestError::SizeMismatch {

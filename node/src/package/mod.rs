@@ -4,10 +4,9 @@ mod index;
 mod manifest;
 mod store;
 
-pub use index::{SearchHit, SearchIndex};
+pub use index::SearchIndex;
 pub use manifest::{
-    parse_version, sha256_hex, validate_name, ManifestError, PackageManifest, PackageSpec,
-    SignedManifest, MAX_CONTENT_BYTES, MAX_DESCRIPTION_CHARS, MAX_TAGS, MAX_TAG_CHARS,
+    parse_version, sha256_hex, validate_name, ManifestError, PackageSpec, VerifyManifest,
 };
 pub(crate) use store::write_atomic;
 pub use store::{PackageStore, StoreError};

@@ -8,9 +8,10 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use p2p_api::SignedManifest;
 use semver::Version;
 
-use super::manifest::{validate_name, ManifestError, SignedManifest};
+use super::manifest::{validate_name, ManifestError, VerifyManifest};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

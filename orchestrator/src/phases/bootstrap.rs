@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use p2p_node::api::types::{BootstrapOutcome, BootstrapRequest, NodeStatus};
+use p2p_api::BootstrapOutcome;
 use rand::seq::SliceRandom;
 
 use crate::results::PhaseReport;
@@ -43,10 +43,8 @@ pub async fn run(testbed: &mut Testbed, topology: Topology) -> anyhow::Result<Ph
             let joining = (seeds.len()..n).map(|i| &testbed.peers[i]);
             let outcomes: Vec<anyhow::Result<BootstrapOutcome>> = futures::stream::iter(joining)
                 .map(|peer| {
-                    let request = BootstrapRequest {
-                        peers: seed_addrs.clone(),
-                    };
-                    async move { peer.api.post("/bootstrap", &request).await }
+                    let peers = seed_addrs.clone();
+                    async move { Ok(peer.api.bootstrap(peers).await?) }
                 })
                 .buffer_unordered(joins)
                 .collect()
@@ -78,10 +76,7 @@ async fn bootstrap(
     index: usize,
     peers: Vec<String>,
 ) -> anyhow::Result<BootstrapOutcome> {
-    testbed.peers[index]
-        .api
-        .post("/bootstrap", &BootstrapRequest { peers })
-        .await
+    Ok(testbed.peers[index].api.bootstrap(peers).await?)
 }
 
 /// Waits until every live peer has a few peers in its routing table and a gossip mesh.
@@ -92,7 +87,7 @@ pub async fn wait_for_routing(testbed: &Testbed) -> anyhow::Result<()> {
     loop {
         let statuses = testbed
             .on_peers(&live, |peer| async move {
-                tokio::time::timeout(POLL_TIMEOUT, peer.api.get::<NodeStatus>("/status"))
+                tokio::time::timeout(POLL_TIMEOUT, peer.api.status())
                     .await
                     .ok()
                     .and_then(Result::ok)
@@ -130,14 +125,8 @@ pub async fn rejoin(testbed: &Testbed, indices: &[usize]) -> Vec<anyhow::Result<
         .collect();
     testbed
         .on_peers(indices, |peer| {
-            let request = BootstrapRequest {
-                peers: seeds.clone(),
-            };
-            async move {
-                peer.api
-                    .post::<_, BootstrapOutcome>("/bootstrap", &request)
-                    .await
-            }
+            let peers = seeds.clone();
+            async move { Ok(peer.api.bootstrap(peers).await?) }
         })
         .await
         .into_iter()

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use p2p_node::api::types::{GossipPhase as GossipRequest, GossipPublished, GossipReceived};
+use p2p_api::GossipBench;
 use rand::seq::SliceRandom;
 
 use crate::results::PhaseReport;
@@ -18,7 +18,7 @@ pub(super) async fn run(
     let live = testbed.live();
     let clears = testbed
         .on_peers(&live, |peer| async move {
-            peer.api.delete("/bench/gossip/received").await
+            peer.api.clear_gossip_received().await
         })
         .await;
     for (i, cleared) in clears {
@@ -30,24 +30,19 @@ pub(super) async fn run(
         })?;
     }
     let publisher = *live.choose(&mut testbed.rng).expect("a live peer");
-    let request = GossipRequest {
+    let request = GossipBench {
         count: phase.messages,
         payload_bytes: phase.payload_bytes,
         interval_ms: phase.interval.as_millis() as u64,
     };
-    let published: GossipPublished = testbed.peers[publisher]
-        .api
-        .post("/bench/gossip", &request)
-        .await?;
+    let published = testbed.peers[publisher].api.bench_gossip(&request).await?;
     tokio::time::sleep(phase.settle).await;
 
     let receivers: Vec<usize> = live.iter().copied().filter(|&i| i != publisher).collect();
     let ids: HashSet<&str> = published.ids.iter().map(String::as_str).collect();
     let receipts = testbed
         .on_peers(&receivers, |peer| async move {
-            peer.api
-                .get::<GossipReceived>("/bench/gossip/received")
-                .await
+            peer.api.gossip_received().await
         })
         .await;
     let mut per_receipt = Vec::new();

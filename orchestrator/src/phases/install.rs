@@ -1,7 +1,7 @@
 //! Installs of packages published elsewhere.
 
 use futures::StreamExt;
-use p2p_node::api::types::{InstallOutcome, InstallRequest};
+use p2p_api::InstallOutcome;
 use rand::seq::SliceRandom;
 
 use crate::results::PhaseReport;
@@ -35,13 +35,9 @@ pub(super) async fn run(
     }
     let peers = &testbed.peers;
     let results: Vec<anyhow::Result<InstallOutcome>> = futures::stream::iter(&jobs)
-        .map(|(installer, name)| async move {
-            let request = InstallRequest {
-                name: name.clone(),
-                version: None,
-            };
-            peers[*installer].api.post("/install", &request).await
-        })
+        .map(
+            |(installer, name)| async move { Ok(peers[*installer].api.install(name, None).await?) },
+        )
         .buffer_unordered(phase.concurrency)
         .collect()
         .await;

@@ -1,6 +1,6 @@
 //! DHT lookups of published package records from random peers.
 
-use p2p_node::api::types::{DhtLookupPhase as LookupRequest, PhaseResult};
+use p2p_api::DhtLookupBench;
 use rand::seq::SliceRandom;
 
 use super::sample_peers;
@@ -56,7 +56,7 @@ pub(super) async fn lookups_from(
         let keys: Vec<String> = (0..lookups_per_peer)
             .filter_map(|_| candidates.choose(&mut testbed.rng).map(|s| (*s).to_owned()))
             .collect();
-        requests.push((seeker, LookupRequest { keys, concurrency }));
+        requests.push((seeker, DhtLookupBench { keys, concurrency }));
     }
     let requests = &requests;
     let results = testbed
@@ -67,9 +67,7 @@ pub(super) async fn lookups_from(
                 .map(|(_, r)| r.clone());
             async move {
                 let request = request.expect("a request per seeker");
-                peer.api
-                    .post::<_, PhaseResult>("/bench/dht-lookup", &request)
-                    .await
+                peer.api.bench_dht_lookup(&request).await
             }
         })
         .await;

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use p2p_node::api::types::{RttPhase, RttResult};
+use p2p_api::RttProbe;
 use rand::seq::SliceRandom;
 
 use super::lookup::lookups_from;
@@ -116,7 +116,7 @@ fn pairs(from: &[usize], to: &[usize], count: usize, testbed: &mut Testbed) -> V
 async fn handshakes(testbed: &Testbed, pairs: &[(usize, usize)]) -> Vec<Option<f64>> {
     futures::future::join_all(pairs.iter().map(|&(a, b)| {
         let (from, to) = (&testbed.peers[a], &testbed.peers[b]);
-        let request = RttPhase {
+        let request = RttProbe {
             targets: vec![(to.slot.ip, to.slot.p2p_port).into()],
             count: 1,
             bind: Some(from.slot.ip.into()),
@@ -124,7 +124,7 @@ async fn handshakes(testbed: &Testbed, pairs: &[(usize, usize)]) -> Vec<Option<f
         };
         async move {
             from.api
-                .post::<_, RttResult>("/bench/rtt", &request)
+                .rtt(&request)
                 .await
                 .ok()
                 .and_then(|r| r.targets.first()?.samples.first().copied())

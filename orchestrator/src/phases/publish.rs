@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use futures::StreamExt;
-use p2p_node::api::types::{PublishOutcome, PublishRequest};
+use p2p_api::{PublishOutcome, PublishRequest};
 use rand::{Rng, RngCore};
 
 use super::WORDS;
@@ -40,10 +40,10 @@ pub(super) async fn run(
         jobs.push((publishers[i % publishers.len()], request));
     }
     let peers = &testbed.peers;
-    let results: Vec<(usize, String, anyhow::Result<PublishOutcome>)> =
+    let results: Vec<(usize, String, Result<PublishOutcome, p2p_api::ClientError>)> =
         futures::stream::iter(&jobs)
             .map(|(publisher, request)| async move {
-                let outcome = peers[*publisher].api.post("/packages", request).await;
+                let outcome = peers[*publisher].api.publish(request).await;
                 (*publisher, request.name.clone(), outcome)
             })
             .buffer_unordered(FAN_OUT)

@@ -1,19 +1,19 @@
 //! Local and network searches, and network search throughput at rising concurrency.
 
-use p2p_node::api::types::{PhaseResult, Scope, SearchPhase as SearchRequest};
+use p2p_api::{Scope, SearchBench};
 
 use super::{random_query, sample_peers};
 use crate::results::PhaseReport;
-use crate::scenario::{ConcurrentSearchPhase, SearchPhase, SearchScope};
+use crate::scenario::{ConcurrentSearchPhase, SearchPhase};
 use crate::testbed::Testbed;
 
 pub(super) async fn run(testbed: &mut Testbed, phase: &SearchPhase) -> PhaseReport {
     let (name, scope) = match phase.scope {
-        SearchScope::Local => ("search_local", Scope::Local),
-        SearchScope::Network => ("search_network", Scope::Network),
+        Scope::Local => ("search_local", Scope::Local),
+        Scope::Network => ("search_network", Scope::Network),
     };
     let seekers = sample_peers(testbed, phase.peers);
-    let requests: Vec<(usize, SearchRequest)> = seekers
+    let requests: Vec<(usize, SearchBench)> = seekers
         .iter()
         .map(|&i| {
             let queries = (0..phase.queries_per_peer)
@@ -21,7 +21,7 @@ pub(super) async fn run(testbed: &mut Testbed, phase: &SearchPhase) -> PhaseRepo
                 .collect();
             (
                 i,
-                SearchRequest {
+                SearchBench {
                     queries,
                     scope,
                     concurrency: phase.concurrency,
@@ -40,9 +40,7 @@ pub(super) async fn run(testbed: &mut Testbed, phase: &SearchPhase) -> PhaseRepo
                 .map(|(_, r)| r.clone());
             async move {
                 let request = request.expect("a request per seeker");
-                peer.api
-                    .post::<_, PhaseResult>("/bench/search", &request)
-                    .await
+                peer.api.bench_search(&request).await
             }
         })
         .await;
@@ -68,7 +66,7 @@ pub(super) async fn run_concurrent(
         let queries = (0..level * phase.rounds)
             .map(|_| random_query(&mut testbed.rng))
             .collect();
-        let request = SearchRequest {
+        let request = SearchBench {
             queries,
             scope: Scope::Network,
             concurrency: level,
@@ -76,11 +74,7 @@ pub(super) async fn run_concurrent(
             timeout_ms: None,
         };
         let name = format!("concurrent_search_{level}");
-        let report = match peer
-            .api
-            .post::<_, PhaseResult>("/bench/search", &request)
-            .await
-        {
+        let report = match peer.api.bench_search(&request).await {
             Ok(r) => {
                 let throughput = if r.wall_s > 0.0 {
                     Some(r.samples.len() as f64 / r.wall_s)

@@ -7,7 +7,8 @@ use libp2p::Multiaddr;
 
 use crate::api::error::ApiError;
 use crate::api::extract::Json;
-use crate::api::types::{BootstrapOutcome, BootstrapRequest, Health, NodeStatus};
+use p2p_api::{BootstrapOutcome, BootstrapRequest, Health, NodeStatus};
+
 use crate::api::AppState;
 
 /// A bootstrap of a large network over slow links can take a while.

@@ -6,13 +6,14 @@ use base64::Engine;
 
 use crate::api::error::ApiError;
 use crate::api::extract::{Json, Path, Query};
-use crate::api::types::{
+use p2p_api::limits::DEFAULT_SEARCH_LIMIT;
+use p2p_api::{
     InstallOutcome, InstallRequest, LookupOutcome, PublishOutcome, PublishRequest, Scope,
-    SearchOutcome, SearchParams, VersionParam,
+    SearchHit, SearchOutcome, SearchParams, SignedManifest, VersionParam,
 };
+
 use crate::api::AppState;
-use crate::market::DEFAULT_SEARCH_LIMIT;
-use crate::package::{parse_version, PackageSpec, SearchHit, SignedManifest};
+use crate::package::{parse_version, PackageSpec};
 
 pub(crate) async fn publish(
     State(state): State<AppState>,

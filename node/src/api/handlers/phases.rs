@@ -3,12 +3,15 @@ use axum::http::StatusCode;
 
 use crate::api::error::ApiError;
 use crate::api::extract::Json;
-use crate::api::types::{
-    DhtLookupPhase, GossipPhase, GossipPublished, GossipReceived, PhaseResult, RttPhase, RttResult,
-    SearchPhase,
+use p2p_api::limits::{
+    MAX_PHASE_CONCURRENCY, MAX_PHASE_OPERATIONS, MAX_PROBE_PADDING, MAX_RTT_TIMEOUT_MS,
 };
+use p2p_api::{
+    DhtLookupBench, GossipBench, GossipPublished, GossipReceived, PhaseResult, RttProbe, RttResult,
+    SearchBench,
+};
+
 use crate::api::AppState;
-use crate::market::{MAX_PHASE_CONCURRENCY, MAX_PHASE_OPERATIONS, MAX_PROBE_PADDING};
 use crate::network::handshake;
 
 fn check_bounds(what: &str, count: usize, concurrency: usize) -> Result<(), ApiError> {
@@ -27,7 +30,7 @@ fn check_bounds(what: &str, count: usize, concurrency: usize) -> Result<(), ApiE
 
 pub(crate) async fn dht_lookup(
     State(state): State<AppState>,
-    Json(phase): Json<DhtLookupPhase>,
+    Json(phase): Json<DhtLookupBench>,
 ) -> Result<axum::Json<PhaseResult>, ApiError> {
     check_bounds("keys", phase.keys.len(), phase.concurrency)?;
     Ok(axum::Json(state.market.dht_lookup_phase(phase).await))
@@ -35,7 +38,7 @@ pub(crate) async fn dht_lookup(
 
 pub(crate) async fn search(
     State(state): State<AppState>,
-    Json(phase): Json<SearchPhase>,
+    Json(phase): Json<SearchBench>,
 ) -> Result<axum::Json<PhaseResult>, ApiError> {
     check_bounds("queries", phase.queries.len(), phase.concurrency)?;
     Ok(axum::Json(state.market.search_phase(phase).await))
@@ -43,7 +46,7 @@ pub(crate) async fn search(
 
 pub(crate) async fn gossip(
     State(state): State<AppState>,
-    Json(phase): Json<GossipPhase>,
+    Json(phase): Json<GossipBench>,
 ) -> Result<axum::Json<GossipPublished>, ApiError> {
     check_bounds("messages", phase.count, 1)?;
     if phase.payload_bytes > MAX_PROBE_PADDING {
@@ -66,10 +69,7 @@ pub(crate) async fn gossip_clear(State(state): State<AppState>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-/// Longest handshake timeout a request may set.
-const MAX_RTT_TIMEOUT_MS: u64 = 60_000;
-
-pub(crate) async fn rtt(Json(phase): Json<RttPhase>) -> Result<axum::Json<RttResult>, ApiError> {
+pub(crate) async fn rtt(Json(phase): Json<RttProbe>) -> Result<axum::Json<RttResult>, ApiError> {
     check_bounds("handshakes", phase.targets.len() * phase.count, 1)?;
     if phase.timeout_ms == 0 || phase.timeout_ms > MAX_RTT_TIMEOUT_MS {
         return Err(ApiError::bad_request(format!(

@@ -1,0 +1,104 @@
+//! The benchmark endpoints under `/bench`: each runs real operations against the network and
+//! answers with one raw sample per operation, so percentiles are exact.
+
+use std::net::{IpAddr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::market::Scope;
+
+/// The outcome of a benchmark request on one node: one sample per successful operation, in
+/// seconds, and one message per failed one.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PhaseResult {
+    pub samples: Vec<f64>,
+    pub errors: Vec<String>,
+    /// Wall-clock time of the whole request on this node.
+    pub wall_s: f64,
+    /// Kademlia requests per successful lookup (DHT lookups only), aligned with `samples`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kad_requests: Vec<u32>,
+}
+
+fn default_concurrency() -> usize {
+    8
+}
+
+/// `POST /bench/dht-lookup`: timed DHT lookups of package records.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DhtLookupBench {
+    /// Package names to look up.
+    pub keys: Vec<String>,
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+/// `POST /bench/search`: timed searches.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchBench {
+    pub queries: Vec<String>,
+    #[serde(default)]
+    pub scope: Scope,
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    pub limit: Option<usize>,
+    pub timeout_ms: Option<u64>,
+}
+
+/// `POST /bench/gossip`: probes published on the announce topic.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GossipBench {
+    pub count: usize,
+    #[serde(default)]
+    pub payload_bytes: usize,
+    #[serde(default)]
+    pub interval_ms: u64,
+}
+
+/// The answer to [`GossipBench`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GossipPublished {
+    /// Ids of the probes sent, as receivers report them in [`GossipSample::id`].
+    pub ids: Vec<String>,
+    /// Latency of each publish call (not of propagation).
+    pub result: PhaseResult,
+}
+
+/// One gossip message received by a node.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GossipSample {
+    /// `<origin peer>/<probe id>` for probes, `<name>@<version>` for announcements.
+    pub id: String,
+    pub latency_s: f64,
+    pub received_unix_nanos: u64,
+}
+
+/// `GET /bench/gossip/received`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GossipReceived {
+    pub samples: Vec<GossipSample>,
+}
+
+/// `POST /bench/rtt`: round trips to other peers, timed as TCP handshakes on their libp2p
+/// port.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RttProbe {
+    /// `ip:port` of each peer's libp2p listener.
+    pub targets: Vec<SocketAddr>,
+    /// Handshakes per target.
+    pub count: usize,
+    /// Source address to send from (the node's own, when it has several).
+    pub bind: Option<IpAddr>,
+    #[serde(default = "default_rtt_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_rtt_timeout_ms() -> u64 {
+    5_000
+}
+
+/// One [`PhaseResult`] per target of an [`RttProbe`], in the same order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RttResult {
+    pub targets: Vec<PhaseResult>,
+}
