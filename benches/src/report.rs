@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use p2p_api::stats::Summary;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -30,23 +31,17 @@ pub struct SlaCheck {
 }
 
 #[derive(Debug, Default, Serialize)]
-struct Summary {
+struct SuiteSummary {
     benchmarks: BTreeMap<String, Percentiles>,
     memory: BTreeMap<String, BTreeMap<String, f64>>,
     sla: Vec<SlaCheck>,
 }
 
-static SUMMARY: Mutex<Option<Summary>> = Mutex::new(None);
+static SUMMARY: Mutex<Option<SuiteSummary>> = Mutex::new(None);
 
-fn with<T>(f: impl FnOnce(&mut Summary) -> T) -> T {
+fn with<T>(f: impl FnOnce(&mut SuiteSummary) -> T) -> T {
     let mut guard = SUMMARY.lock().unwrap_or_else(|e| e.into_inner());
-    f(guard.get_or_insert_with(Summary::default))
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = (p / 100.0) * (sorted.len() - 1) as f64;
-    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo as f64)
+    f(guard.get_or_insert_with(SuiteSummary::default))
 }
 
 /// Summarizes the samples of benchmark `id`, prints them and keeps them for the summary.
@@ -55,14 +50,20 @@ pub fn record(id: &str, samples: &[Duration], extra: BTreeMap<String, f64>) -> O
         println!("{id}: no samples");
         return None;
     }
-    let mut s: Vec<f64> = samples.iter().map(Duration::as_secs_f64).collect();
-    s.sort_by(f64::total_cmp);
+    let s: Vec<f64> = samples.iter().map(Duration::as_secs_f64).collect();
+    let summary = Summary::of(&s);
+    let (Some(p50_s), Some(p95_s), Some(p99_s), Some(max_s)) =
+        (summary.p50, summary.p95, summary.p99, summary.max)
+    else {
+        println!("{id}: no finite samples");
+        return None;
+    };
     let p = Percentiles {
-        n: s.len(),
-        p50_s: percentile(&s, 50.0),
-        p95_s: percentile(&s, 95.0),
-        p99_s: percentile(&s, 99.0),
-        max_s: s[s.len() - 1],
+        n: summary.count,
+        p50_s,
+        p95_s,
+        p99_s,
+        max_s,
         extra,
     };
     let extra: Vec<String> = p

@@ -263,7 +263,11 @@ async fn bootstrap_with_retries(market: Arc<Marketplace>, peers: Vec<Multiaddr>)
                 );
                 return;
             }
-            Err(e) => tracing::warn!(attempt, error = crate::error::chain(&e), "bootstrap failed"),
+            Err(e) => tracing::warn!(
+                attempt,
+                error = p2p_api::error::chain(&e),
+                "bootstrap failed"
+            ),
         }
         tokio::time::sleep(pause).await;
         pause *= 2;

@@ -10,12 +10,10 @@
 //!   are the contract in the `p2p-api` crate, which clients use without linking this one.
 //! - [`daemon`]: starting and stopping a whole node ([`daemon::RunningNode`]).
 //! - [`identity`]: the node's key, kept in its data directory.
-//! - [`error`]: errors rendered with their causes.
 //!
 //! The `p2p-node` binary adds the command line (`run` and the client commands) on top.
 pub mod api;
 pub mod daemon;
-pub mod error;
 pub mod identity;
 pub mod market;
 pub mod metrics;

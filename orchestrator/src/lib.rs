@@ -2,14 +2,19 @@
 //! (Docker containers or local processes), drives benchmark phases over their HTTP APIs,
 //! checks the scenario's targets, writes a report and removes everything it created.
 //!
-//! - [`scenario`]: the YAML scenario, validated once, with file:line:column errors.
+//! - [`scenario`]: the YAML scenario and the flags over it, resolved once, with
+//!   file:line:column (or flag) errors.
 //! - [`runtime`]: Docker (bollard) and local-process runtimes behind one interface.
+//! - [`shaping`]: the links shaped with `netem` and the check that they are.
 //! - [`testbed`] and [`phases`]: the running network and the phases driven over HTTP.
-//! - [`stats`], [`sla`], [`compare`]: exact percentiles, target checks, run comparison.
+//! - [`sla`], [`compare`]: target checks, run comparison.
 //! - [`results`] and [`report`]: `results.json` (the contract) and what is rendered from it.
-//! - [`up`] and [`cli`]: the run itself and the command line.
+//! - [`up`]: the run itself; [`cleanup`]: removing what runs left, by label and name;
+//!   [`signals`]: the signals that end a run early.
+//!
+//! The `orchestrator` binary adds the command line on top.
 
-pub mod cli;
+pub mod cleanup;
 pub mod compare;
 pub mod phases;
 pub mod quantity;
@@ -20,6 +25,5 @@ pub mod scenario;
 pub mod shaping;
 pub mod signals;
 pub mod sla;
-pub mod stats;
 pub mod testbed;
 pub mod up;

@@ -2,14 +2,31 @@
 //! `report` and the dashboards read this and nothing else (schema in `shared/DESIGN.md`).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use p2p_api::stats::Summary;
 use serde::{Deserialize, Serialize};
 
-use crate::stats::Summary;
-
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// A results document that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    #[error("reading {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a results document")]
+    NotResults {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{path} has schema {found}, this orchestrator reads schema {SCHEMA_VERSION}")]
+    Schema { path: PathBuf, found: u32 },
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunResults {
@@ -196,21 +213,27 @@ impl RunResults {
     }
 
     /// Reads `path`, or `path/results.json` when `path` is a run directory.
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
+    pub fn load(path: &Path) -> Result<Self, ResultsError> {
         let file = if path.is_dir() {
             path.join("results.json")
         } else {
             path.to_owned()
         };
-        let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-        let results: Self = serde_json::from_slice(&bytes)
-            .with_context(|| format!("{} is not a results document", file.display()))?;
-        anyhow::ensure!(
-            results.schema == SCHEMA_VERSION,
-            "{} has schema {}, this orchestrator reads schema {SCHEMA_VERSION}",
-            file.display(),
-            results.schema
-        );
+        let bytes = std::fs::read(&file).map_err(|source| ResultsError::Read {
+            path: file.clone(),
+            source,
+        })?;
+        let results: Self =
+            serde_json::from_slice(&bytes).map_err(|source| ResultsError::NotResults {
+                path: file.clone(),
+                source,
+            })?;
+        if results.schema != SCHEMA_VERSION {
+            return Err(ResultsError::Schema {
+                path: file,
+                found: results.schema,
+            });
+        }
         Ok(results)
     }
 }

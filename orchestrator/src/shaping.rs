@@ -5,12 +5,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use netem::{verify, ActiveShaping, Backend, Profile, Selection, ShapedPeer, ShapingPlan};
+use netem::{
+    verify, ActiveShaping, Backend, Profile, Selection, ShapeError, ShapedPeer, ShapingPlan,
+};
 use p2p_api::RttProbe;
 
 use crate::results::{DelayLineReport, PairRtt, ShapingReport};
-use crate::stats::Summary;
 use crate::testbed::Testbed;
+use p2p_api::stats::Summary;
 
 /// Pairs whose round trip is measured (at least one per pair of regions).
 pub const VERIFY_PAIRS: usize = 20;
@@ -24,11 +26,14 @@ pub async fn apply(
     selection: &Selection,
     profile: Profile,
     seed: u64,
-) -> anyhow::Result<ActiveShaping> {
+) -> Result<ActiveShaping, ShapeError> {
     let subnet = testbed
         .runtime
         .subnet()
-        .ok_or_else(|| anyhow::anyhow!("the runtime has no subnet to shape"))?;
+        .ok_or_else(|| ShapeError::Unsupported {
+            backend: selection.backend.name(),
+            reason: "the runtime has no subnet to shape".into(),
+        })?;
     let mut peers = Vec::with_capacity(testbed.peers.len());
     for (i, peer) in testbed.peers.iter().enumerate() {
         let (netns, interface) = match selection.backend {
@@ -43,7 +48,10 @@ pub async fn apply(
     }
     let plan = ShapingPlan::new(run_id, testbed.runtime.fabric(), subnet, peers, profile);
     let backend = selection.backend;
-    Ok(tokio::task::spawn_blocking(move || ActiveShaping::apply(plan, backend, seed)).await??)
+    match tokio::task::spawn_blocking(move || ActiveShaping::apply(plan, backend, seed)).await {
+        Ok(applied) => applied,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
 }
 
 /// Measures the round trip of sampled pairs through the nodes' `/bench/rtt`. The backend and

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use p2p_api::metrics::{CONNECTED_PEERS, PROCESS_CPU_SECONDS_TOTAL, PROCESS_RESIDENT_MEMORY_BYTES};
-use p2p_api::ApiClient;
+use p2p_api::{ApiClient, ClientError};
 use rand::rngs::StdRng;
 
 use crate::runtime::{PeerSlot, Runtime};
@@ -47,6 +47,12 @@ pub struct Testbed {
 }
 
 impl Testbed {
+    /// The runtime, for tearing down; the shaping goes first (dropping it removes it).
+    pub fn into_runtime(mut self) -> Runtime {
+        drop(self.shaping.take());
+        self.runtime
+    }
+
     /// Indices of the peers currently up.
     pub fn live(&self) -> Vec<usize> {
         (0..self.peers.len())
@@ -72,21 +78,29 @@ impl Testbed {
     }
 }
 
+/// A node that did not answer `/health` in time.
+#[derive(Debug, thiserror::Error)]
+#[error("not healthy after {deadline:?}")]
+pub struct HealthError {
+    deadline: Duration,
+    /// The last answer, when there was one; `None` when the last poll timed out.
+    #[source]
+    last: Option<ClientError>,
+}
+
 /// Waits until the node answers `/health`, returning its peer id.
-pub async fn wait_healthy(api: &ApiClient, deadline: Duration) -> anyhow::Result<String> {
+pub async fn wait_healthy(api: &ApiClient, deadline: Duration) -> Result<String, HealthError> {
     let started = Instant::now();
     loop {
-        let poll = match tokio::time::timeout(POLL_TIMEOUT, api.health()).await {
-            Ok(answer) => answer.map_err(anyhow::Error::from),
-            Err(_) => Err(anyhow::anyhow!("no answer within {POLL_TIMEOUT:?}")),
+        let last = match tokio::time::timeout(POLL_TIMEOUT, api.health()).await {
+            Ok(Ok(health)) => return Ok(health.peer_id),
+            Ok(Err(e)) => Some(e),
+            Err(_) => None,
         };
-        match poll {
-            Ok(health) => return Ok(health.peer_id),
-            Err(e) if started.elapsed() > deadline => {
-                anyhow::bail!("not healthy after {deadline:?}: {e:#}")
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        if started.elapsed() > deadline {
+            return Err(HealthError { deadline, last });
         }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

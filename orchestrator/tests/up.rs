@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bollard::query_parameters::KillContainerOptionsBuilder;
+use orchestrator::phases::names;
 use orchestrator::results::RunResults;
 
 const BIN: &str = env!("CARGO_BIN_EXE_orchestrator");
@@ -38,27 +39,27 @@ targets:
 "#;
 
 const PHASE_NAMES: &[&str] = &[
-    "bootstrap",
-    "publish",
-    "dht_lookup",
-    "search_local",
-    "search_network",
-    "gossip",
-    "gossip_network_wide",
+    names::BOOTSTRAP,
+    names::PUBLISH,
+    names::DHT_LOOKUP,
+    names::SEARCH_LOCAL,
+    names::SEARCH_NETWORK,
+    names::GOSSIP,
+    names::GOSSIP_NETWORK_WIDE,
     "concurrent_search_1",
     "concurrent_search_10",
-    "install",
-    "churn_lookup",
-    "churn_rejoin",
-    "churn_recovery",
-    "partition_lookup",
-    "partition_recovery",
-    "partition_reachability",
-    "cli_search",
-    "cli_install",
-    "cli_publish",
-    "peer_rss",
-    "peer_cpu",
+    names::INSTALL,
+    names::CHURN_LOOKUP,
+    names::CHURN_REJOIN,
+    names::CHURN_RECOVERY,
+    names::PARTITION_LOOKUP,
+    names::PARTITION_RECOVERY,
+    names::PARTITION_REACHABILITY,
+    names::CLI_SEARCH,
+    names::CLI_INSTALL,
+    names::CLI_PUBLISH,
+    names::PEER_RSS,
+    names::PEER_CPU,
 ];
 
 fn write_scenario(dir: &Path, text: &str) -> PathBuf {

@@ -8,10 +8,10 @@ use axum::Json;
 
 use p2p_api::ErrorBody;
 
-use crate::error::chain;
 use crate::market::{InstallError, LookupError, PublishError};
 use crate::network::NetworkError;
 use crate::package::{ManifestError, StoreError};
+use p2p_api::error::chain;
 
 #[derive(Debug)]
 pub struct ApiError {

@@ -9,9 +9,9 @@ use semver::Version;
 use super::search::LookupError;
 use super::{keys, Marketplace};
 use crate::blocking;
-use crate::error::chain;
 use crate::network::protocol::FetchRequest;
 use crate::package::{StoreError, VerifyManifest};
+use p2p_api::error::chain;
 use p2p_api::InstallOutcome;
 
 #[derive(Debug, thiserror::Error)]

@@ -12,8 +12,8 @@ use p2p_api::limits::{
 use p2p_api::{DhtLookupBench, GossipBench, GossipPublished, PhaseResult, Scope, SearchBench};
 
 use super::{unix_nanos, Marketplace};
-use crate::error::chain;
 use crate::network::protocol::GossipMessage;
+use p2p_api::error::chain;
 
 /// The outcome of one timed operation: its extra figure (Kademlia requests) or an error.
 type Timed = (Duration, Result<Option<u32>, String>);

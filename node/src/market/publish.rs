@@ -6,10 +6,10 @@ use super::{keys, unix_nanos, unix_now, Marketplace};
 use p2p_api::{PublishOutcome, SignedManifest};
 
 use crate::blocking;
-use crate::error::chain;
 use crate::network::protocol::GossipMessage;
 use crate::network::NetworkError;
 use crate::package::{sha256_hex, ManifestError, PackageSpec, StoreError};
+use p2p_api::error::chain;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {

@@ -1,5 +1,5 @@
 //! What can go wrong on the network side. Causes from libp2p are kept as sources, so a
-//! message can name them all (see [`crate::error::chain`]).
+//! message can name them all (see `p2p_api::error::chain`).
 
 use std::sync::Arc;
 

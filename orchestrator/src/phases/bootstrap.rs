@@ -3,9 +3,11 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use p2p_api::BootstrapOutcome;
+use p2p_api::error::chain;
+use p2p_api::{BootstrapOutcome, ClientError};
 use rand::seq::SliceRandom;
 
+use super::{names, PhaseError};
 use crate::results::PhaseReport;
 use crate::scenario::Topology;
 use crate::testbed::{Testbed, POLL_TIMEOUT};
@@ -14,13 +16,13 @@ const READY_DEADLINE: Duration = Duration::from_secs(120);
 
 /// Bootstraps every peer per `topology`; the samples are each peer's Kademlia bootstrap time
 /// as the node measured it.
-pub async fn run(testbed: &mut Testbed, topology: Topology) -> anyhow::Result<PhaseReport> {
+pub async fn run(testbed: &mut Testbed, topology: Topology) -> Result<PhaseReport, PhaseError> {
     let n = testbed.peers.len();
     let mut samples = Vec::with_capacity(n);
     let mut errors = Vec::new();
-    let mut record = |outcome: anyhow::Result<BootstrapOutcome>| match outcome {
+    let mut record = |outcome: Result<BootstrapOutcome, ClientError>| match outcome {
         Ok(o) => samples.push(o.duration_s),
-        Err(e) => errors.push(format!("{e:#}")),
+        Err(e) => errors.push(chain(&e)),
     };
     match topology {
         Topology::BootstrapPeers { count, joins } => {
@@ -41,14 +43,15 @@ pub async fn run(testbed: &mut Testbed, topology: Topology) -> anyhow::Result<Ph
             // At most `joins` peers join at once: a join storm of the whole network on a
             // couple of cores would measure the CPU, not the protocol.
             let joining = (seeds.len()..n).map(|i| &testbed.peers[i]);
-            let outcomes: Vec<anyhow::Result<BootstrapOutcome>> = futures::stream::iter(joining)
-                .map(|peer| {
-                    let peers = seed_addrs.clone();
-                    async move { Ok(peer.api.bootstrap(peers).await?) }
-                })
-                .buffer_unordered(joins)
-                .collect()
-                .await;
+            let outcomes: Vec<Result<BootstrapOutcome, ClientError>> =
+                futures::stream::iter(joining)
+                    .map(|peer| {
+                        let peers = seed_addrs.clone();
+                        async move { peer.api.bootstrap(peers).await }
+                    })
+                    .buffer_unordered(joins)
+                    .collect()
+                    .await;
             for outcome in outcomes {
                 record(outcome);
             }
@@ -68,19 +71,19 @@ pub async fn run(testbed: &mut Testbed, topology: Topology) -> anyhow::Result<Ph
         }
     }
     wait_for_routing(testbed).await?;
-    Ok(PhaseReport::new("bootstrap", samples, errors))
+    Ok(PhaseReport::new(names::BOOTSTRAP, samples, errors))
 }
 
 async fn bootstrap(
     testbed: &Testbed,
     index: usize,
     peers: Vec<String>,
-) -> anyhow::Result<BootstrapOutcome> {
-    Ok(testbed.peers[index].api.bootstrap(peers).await?)
+) -> Result<BootstrapOutcome, ClientError> {
+    testbed.peers[index].api.bootstrap(peers).await
 }
 
 /// Waits until every live peer has a few peers in its routing table and a gossip mesh.
-pub async fn wait_for_routing(testbed: &Testbed) -> anyhow::Result<()> {
+pub async fn wait_for_routing(testbed: &Testbed) -> Result<(), PhaseError> {
     let live = testbed.live();
     let wanted = (live.len() - 1).min(5);
     let started = Instant::now();
@@ -105,18 +108,22 @@ pub async fn wait_for_routing(testbed: &Testbed) -> anyhow::Result<()> {
         if lagging.is_empty() {
             return Ok(());
         }
-        anyhow::ensure!(
-            started.elapsed() < READY_DEADLINE,
-            "routing tables still not populated after {READY_DEADLINE:?} on {} peer(s), e.g. {}",
-            lagging.len(),
-            lagging[0]
-        );
+        if started.elapsed() >= READY_DEADLINE {
+            return Err(PhaseError::NotReady {
+                after: READY_DEADLINE,
+                lagging: lagging.len(),
+                example: lagging[0].clone(),
+            });
+        }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
 /// Rejoins peers that were restarted, through the bootstrap peers.
-pub async fn rejoin(testbed: &Testbed, indices: &[usize]) -> Vec<anyhow::Result<BootstrapOutcome>> {
+pub async fn rejoin(
+    testbed: &Testbed,
+    indices: &[usize],
+) -> Vec<Result<BootstrapOutcome, ClientError>> {
     let seeds: Vec<String> = testbed
         .bootstrap_peers
         .iter()
@@ -126,7 +133,7 @@ pub async fn rejoin(testbed: &Testbed, indices: &[usize]) -> Vec<anyhow::Result<
     testbed
         .on_peers(indices, |peer| {
             let peers = seeds.clone();
-            async move { Ok(peer.api.bootstrap(peers).await?) }
+            async move { peer.api.bootstrap(peers).await }
         })
         .await
         .into_iter()

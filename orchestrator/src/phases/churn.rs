@@ -3,8 +3,11 @@
 
 use rand::seq::SliceRandom;
 
+use p2p_api::error::chain;
+
 use super::bootstrap;
 use super::lookup::lookups_from;
+use super::{names, PhaseError};
 use crate::results::PhaseReport;
 use crate::scenario::ChurnPhase;
 use crate::testbed::{wait_healthy, Testbed, HEALTH_DEADLINE};
@@ -16,7 +19,7 @@ const CONCURRENCY: usize = 4;
 pub(super) async fn run(
     testbed: &mut Testbed,
     phase: &ChurnPhase,
-) -> anyhow::Result<Vec<PhaseReport>> {
+) -> Result<Vec<PhaseReport>, PhaseError> {
     let live = testbed.live();
     let mut candidates: Vec<usize> = live
         .iter()
@@ -27,10 +30,11 @@ pub(super) async fn run(
     let count =
         ((live.len() as f64 * phase.fraction).round() as usize).clamp(1, candidates.len().max(1));
     let victims: Vec<usize> = candidates.into_iter().take(count).collect();
-    anyhow::ensure!(
-        !victims.is_empty(),
-        "churn: no peer to stop besides the bootstrap peers"
-    );
+    if victims.is_empty() {
+        return Err(PhaseError::Precondition(
+            "churn: no peer to stop besides the bootstrap peers".into(),
+        ));
+    }
 
     for &i in &victims {
         testbed.runtime.stop_peer(i).await?;
@@ -41,7 +45,7 @@ pub(super) async fn run(
     survivors.truncate(SEEKERS);
     let during = lookups_from(
         testbed,
-        "churn_lookup",
+        names::CHURN_LOOKUP,
         &survivors,
         phase.lookups_per_peer,
         CONCURRENCY,
@@ -56,7 +60,13 @@ pub(super) async fn run(
         }
     }
     for &i in &victims {
-        wait_healthy(&testbed.peers[i].api, HEALTH_DEADLINE).await?;
+        let peer = &testbed.peers[i];
+        wait_healthy(&peer.api, HEALTH_DEADLINE)
+            .await
+            .map_err(|source| PhaseError::NotBack {
+                peer: peer.slot.name.clone(),
+                source,
+            })?;
         testbed.stopped.remove(&i);
     }
     let rejoined = bootstrap::rejoin(testbed, &victims).await;
@@ -64,18 +74,18 @@ pub(super) async fn run(
     for outcome in rejoined {
         match outcome {
             Ok(o) => rejoin_samples.push(o.duration_s),
-            Err(e) => rejoin_errors.push(format!("{e:#}")),
+            Err(e) => rejoin_errors.push(chain(&e)),
         }
     }
     let after = lookups_from(
         testbed,
-        "churn_recovery",
+        names::CHURN_RECOVERY,
         &victims,
         phase.lookups_per_peer,
         CONCURRENCY,
     )
     .await?;
-    let mut rejoin = PhaseReport::new("churn_rejoin", rejoin_samples, rejoin_errors);
+    let mut rejoin = PhaseReport::new(names::CHURN_REJOIN, rejoin_samples, rejoin_errors);
     rejoin
         .extra
         .insert("stopped_peers".into(), victims.len() as f64);

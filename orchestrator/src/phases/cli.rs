@@ -3,7 +3,9 @@
 
 use rand::seq::SliceRandom;
 
-use super::random_query;
+use p2p_api::error::chain;
+
+use super::{names, random_query, PhaseError};
 use crate::results::PhaseReport;
 use crate::scenario::CliPhase;
 use crate::testbed::Testbed;
@@ -11,7 +13,7 @@ use crate::testbed::Testbed;
 pub(super) async fn run(
     testbed: &mut Testbed,
     phase: &CliPhase,
-) -> anyhow::Result<Vec<PhaseReport>> {
+) -> Result<Vec<PhaseReport>, PhaseError> {
     let live: Vec<usize> = testbed
         .live()
         .into_iter()
@@ -59,14 +61,14 @@ pub(super) async fn run(
             match testbed.runtime.run_cli(peer, &args).await {
                 Ok(run) if run.success => samples.push(run.elapsed.as_secs_f64()),
                 Ok(run) => errors.push(format!("p2p-node {}: {}", args[0], run.output.trim())),
-                Err(e) => errors.push(e.to_string()),
+                Err(e) => errors.push(chain(&e)),
             }
         }
     }
     let [search, install, publish] = results;
     Ok(vec![
-        PhaseReport::new("cli_search", search.0, search.1),
-        PhaseReport::new("cli_install", install.0, install.1),
-        PhaseReport::new("cli_publish", publish.0, publish.1),
+        PhaseReport::new(names::CLI_SEARCH, search.0, search.1),
+        PhaseReport::new(names::CLI_INSTALL, install.0, install.1),
+        PhaseReport::new(names::CLI_PUBLISH, publish.0, publish.1),
     ])
 }

@@ -5,6 +5,9 @@ use std::collections::{HashMap, HashSet};
 use p2p_api::GossipBench;
 use rand::seq::SliceRandom;
 
+use p2p_api::error::chain;
+
+use super::{names, PhaseError};
 use crate::results::PhaseReport;
 use crate::scenario::GossipPhase;
 use crate::testbed::Testbed;
@@ -14,7 +17,7 @@ use crate::testbed::Testbed;
 pub(super) async fn run(
     testbed: &mut Testbed,
     phase: &GossipPhase,
-) -> anyhow::Result<Vec<PhaseReport>> {
+) -> Result<Vec<PhaseReport>, PhaseError> {
     let live = testbed.live();
     let clears = testbed
         .on_peers(&live, |peer| async move {
@@ -22,12 +25,7 @@ pub(super) async fn run(
         })
         .await;
     for (i, cleared) in clears {
-        cleared.map_err(|e| {
-            anyhow::anyhow!(
-                "clearing gossip receipts on {}: {e:#}",
-                testbed.peers[i].slot.name
-            )
-        })?;
+        cleared.map_err(PhaseError::api(&testbed.peers[i].slot.name))?;
     }
     let publisher = *live.choose(&mut testbed.rng).expect("a live peer");
     let request = GossipBench {
@@ -35,7 +33,12 @@ pub(super) async fn run(
         payload_bytes: phase.payload_bytes,
         interval_ms: phase.interval.as_millis() as u64,
     };
-    let published = testbed.peers[publisher].api.bench_gossip(&request).await?;
+    let publisher_peer = &testbed.peers[publisher];
+    let published = publisher_peer
+        .api
+        .bench_gossip(&request)
+        .await
+        .map_err(PhaseError::api(&publisher_peer.slot.name))?;
     tokio::time::sleep(phase.settle).await;
 
     let receivers: Vec<usize> = live.iter().copied().filter(|&i| i != publisher).collect();
@@ -57,7 +60,7 @@ pub(super) async fn run(
                     by_message.entry(id).or_default().push(sample.latency_s);
                 }
             }
-            Err(e) => errors.push(format!("{}: {e:#}", testbed.peers[i].slot.name)),
+            Err(e) => errors.push(format!("{}: {}", testbed.peers[i].slot.name, chain(&e))),
         }
     }
     let expected = published.ids.len() * receivers.len();
@@ -74,7 +77,7 @@ pub(super) async fn run(
         .collect();
     let incomplete = published.ids.len() - complete.len();
     let mut network_wide = PhaseReport::new(
-        "gossip_network_wide",
+        names::GOSSIP_NETWORK_WIDE,
         complete,
         (0..incomplete)
             .map(|_| "a message did not reach every peer".to_owned())
@@ -84,7 +87,7 @@ pub(super) async fn run(
     network_wide
         .extra
         .insert("receivers".into(), receivers.len() as f64);
-    let mut per_peer = PhaseReport::new("gossip", per_receipt, errors);
+    let mut per_peer = PhaseReport::new(names::GOSSIP, per_receipt, errors);
     per_peer.extra.insert("coverage".into(), coverage);
     Ok(vec![per_peer, network_wide])
 }

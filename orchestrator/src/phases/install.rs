@@ -1,9 +1,11 @@
 //! Installs of packages published elsewhere.
 
 use futures::StreamExt;
-use p2p_api::InstallOutcome;
+use p2p_api::error::chain;
+use p2p_api::{ClientError, InstallOutcome};
 use rand::seq::SliceRandom;
 
+use super::{names, PhaseError};
 use crate::results::PhaseReport;
 use crate::scenario::InstallPhase;
 use crate::testbed::Testbed;
@@ -11,11 +13,12 @@ use crate::testbed::Testbed;
 pub(super) async fn run(
     testbed: &mut Testbed,
     phase: &InstallPhase,
-) -> anyhow::Result<PhaseReport> {
-    anyhow::ensure!(
-        !testbed.published.is_empty(),
-        "install needs a publish phase before it"
-    );
+) -> Result<PhaseReport, PhaseError> {
+    if testbed.published.is_empty() {
+        return Err(PhaseError::Precondition(
+            "install needs a publish phase before it".into(),
+        ));
+    }
     let live = testbed.live();
     let mut jobs = Vec::with_capacity(phase.installs);
     for _ in 0..phase.installs {
@@ -34,10 +37,8 @@ pub(super) async fn run(
         }
     }
     let peers = &testbed.peers;
-    let results: Vec<anyhow::Result<InstallOutcome>> = futures::stream::iter(&jobs)
-        .map(
-            |(installer, name)| async move { Ok(peers[*installer].api.install(name, None).await?) },
-        )
+    let results: Vec<Result<InstallOutcome, ClientError>> = futures::stream::iter(&jobs)
+        .map(|(installer, name)| async move { peers[*installer].api.install(name, None).await })
         .buffer_unordered(phase.concurrency)
         .collect()
         .await;
@@ -47,10 +48,10 @@ pub(super) async fn run(
             // A repeat install is a local no-op, not a network install: not a sample.
             Ok(o) if o.already_installed => already += 1,
             Ok(o) => samples.push(o.duration_s),
-            Err(e) => errors.push(format!("{e:#}")),
+            Err(e) => errors.push(chain(&e)),
         }
     }
-    let mut report = PhaseReport::new("install", samples, errors);
+    let mut report = PhaseReport::new(names::INSTALL, samples, errors);
     report
         .extra
         .insert("already_installed".into(), already as f64);

@@ -3,7 +3,9 @@
 use p2p_api::DhtLookupBench;
 use rand::seq::SliceRandom;
 
-use super::sample_peers;
+use p2p_api::error::chain;
+
+use super::{names, sample_peers, PhaseError};
 use crate::results::PhaseReport;
 use crate::scenario::DhtLookupPhase;
 use crate::testbed::Testbed;
@@ -11,10 +13,10 @@ use crate::testbed::Testbed;
 pub(super) async fn run(
     testbed: &mut Testbed,
     phase: &DhtLookupPhase,
-) -> anyhow::Result<PhaseReport> {
+) -> Result<PhaseReport, PhaseError> {
     run_named(
         testbed,
-        "dht_lookup",
+        names::DHT_LOOKUP,
         phase.peers,
         phase.lookups_per_peer,
         phase.concurrency,
@@ -29,11 +31,12 @@ pub(super) async fn run_named(
     peers: usize,
     lookups_per_peer: usize,
     concurrency: usize,
-) -> anyhow::Result<PhaseReport> {
-    anyhow::ensure!(
-        !testbed.published.is_empty(),
-        "{name} needs a publish phase before it"
-    );
+) -> Result<PhaseReport, PhaseError> {
+    if testbed.published.is_empty() {
+        return Err(PhaseError::Precondition(format!(
+            "{name} needs a publish phase before it"
+        )));
+    }
     let seekers = sample_peers(testbed, peers);
     lookups_from(testbed, name, &seekers, lookups_per_peer, concurrency).await
 }
@@ -44,7 +47,7 @@ pub(super) async fn lookups_from(
     seekers: &[usize],
     lookups_per_peer: usize,
     concurrency: usize,
-) -> anyhow::Result<PhaseReport> {
+) -> Result<PhaseReport, PhaseError> {
     let mut requests = Vec::with_capacity(seekers.len());
     for &seeker in seekers {
         let candidates: Vec<&str> = testbed
@@ -79,7 +82,7 @@ pub(super) async fn lookups_from(
                 kad_requests.extend(r.kad_requests.iter().map(|&k| f64::from(k)));
                 parts.push((r.samples, r.errors));
             }
-            Err(e) => parts.push((Vec::new(), vec![format!("{e:#}")])),
+            Err(e) => parts.push((Vec::new(), vec![chain(&e)])),
         }
     }
     let mut report = super::merge(name, parts);

@@ -6,12 +6,16 @@
 pub mod bootstrap;
 mod churn;
 mod cli;
+mod error;
 mod gossip;
 mod install;
 mod lookup;
+pub mod names;
 mod partition;
 mod publish;
 mod search;
+
+pub use error::PhaseError;
 
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -27,7 +31,7 @@ pub(crate) const WORDS: &[&str] = &[
 ];
 
 /// Runs one phase. Bootstrap is part of bring-up and reported there.
-pub async fn run(testbed: &mut Testbed, phase: &Phase) -> anyhow::Result<Vec<PhaseReport>> {
+pub async fn run(testbed: &mut Testbed, phase: &Phase) -> Result<Vec<PhaseReport>, PhaseError> {
     Ok(match phase {
         Phase::Bootstrap => Vec::new(),
         Phase::Publish(p) => vec![publish::run(testbed, p).await?],

@@ -13,6 +13,7 @@ use p2p_api::RttProbe;
 use rand::seq::SliceRandom;
 
 use super::lookup::lookups_from;
+use super::{names, PhaseError};
 use crate::results::PhaseReport;
 use crate::scenario::PartitionPhase;
 use crate::testbed::Testbed;
@@ -26,11 +27,12 @@ const CONCURRENCY: usize = 4;
 pub(super) async fn run(
     testbed: &mut Testbed,
     phase: &PartitionPhase,
-) -> anyhow::Result<Vec<PhaseReport>> {
-    anyhow::ensure!(
-        !testbed.published.is_empty(),
-        "partition needs a publish phase before it"
-    );
+) -> Result<Vec<PhaseReport>, PhaseError> {
+    if testbed.published.is_empty() {
+        return Err(PhaseError::Precondition(
+            "partition needs a publish phase before it".into(),
+        ));
+    }
     let mut live = testbed.live();
     live.shuffle(&mut testbed.rng);
     let cut = ((live.len() as f64 * phase.fraction).round() as usize).clamp(1, live.len() - 1);
@@ -40,7 +42,7 @@ pub(super) async fn run(
     let shaping = testbed
         .shaping
         .as_mut()
-        .ok_or_else(|| anyhow::anyhow!("partition: the run has no shaper"))?;
+        .ok_or_else(|| PhaseError::Precondition("partition: the run has no shaper".into()))?;
     tokio::task::block_in_place(|| shaping.partition(&side_a, &side_b))?;
     let cut_at = Instant::now();
 
@@ -54,7 +56,7 @@ pub(super) async fn run(
     seekers.truncate(SEEKERS);
     let during = lookups_from(
         testbed,
-        "partition_lookup",
+        names::PARTITION_LOOKUP,
         &seekers,
         phase.lookups_per_peer,
         CONCURRENCY,
@@ -67,12 +69,12 @@ pub(super) async fn run(
     let shaping = testbed
         .shaping
         .as_mut()
-        .ok_or_else(|| anyhow::anyhow!("partition: the run has no shaper"))?;
+        .ok_or_else(|| PhaseError::Precondition("partition: the run has no shaper".into()))?;
     tokio::task::block_in_place(|| shaping.heal())?;
     let during = during?;
     let after = lookups_from(
         testbed,
-        "partition_recovery",
+        names::PARTITION_RECOVERY,
         &seekers,
         phase.lookups_per_peer,
         CONCURRENCY,
@@ -81,7 +83,7 @@ pub(super) async fn run(
 
     let share = |ok: usize, of: usize| if of == 0 { 0.0 } else { ok as f64 / of as f64 };
     let same_side: Vec<f64> = stayed.iter().flatten().copied().collect();
-    let mut reach = PhaseReport::new("partition_reachability", same_side.clone(), Vec::new());
+    let mut reach = PhaseReport::new(names::PARTITION_REACHABILITY, same_side.clone(), Vec::new());
     reach.extra.insert(
         "cross_blocked".into(),
         share(

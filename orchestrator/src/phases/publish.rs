@@ -5,7 +5,9 @@ use futures::StreamExt;
 use p2p_api::{PublishOutcome, PublishRequest};
 use rand::{Rng, RngCore};
 
-use super::WORDS;
+use p2p_api::error::chain;
+
+use super::{names, PhaseError, WORDS};
 use crate::results::PhaseReport;
 use crate::scenario::PublishPhase;
 use crate::testbed::{PublishedPackage, Testbed, FAN_OUT};
@@ -13,14 +15,18 @@ use crate::testbed::{PublishedPackage, Testbed, FAN_OUT};
 pub(super) async fn run(
     testbed: &mut Testbed,
     phase: &PublishPhase,
-) -> anyhow::Result<PhaseReport> {
+) -> Result<PhaseReport, PhaseError> {
     let publishers: Vec<usize> = testbed
         .live()
         .into_iter()
         .rev()
         .take(phase.publishers)
         .collect();
-    anyhow::ensure!(!publishers.is_empty(), "no live peer to publish from");
+    if publishers.is_empty() {
+        return Err(PhaseError::Precondition(
+            "no live peer to publish from".into(),
+        ));
+    }
     let offset = testbed.published.len();
     let mut jobs = Vec::with_capacity(phase.packages);
     for i in 0..phase.packages {
@@ -57,10 +63,10 @@ pub(super) async fn run(
                 stored += usize::from(o.dht_record_stored);
                 testbed.published.push(PublishedPackage { name, publisher });
             }
-            Err(e) => errors.push(format!("{e:#}")),
+            Err(e) => errors.push(chain(&e)),
         }
     }
-    let mut report = PhaseReport::new("publish", samples, errors);
+    let mut report = PhaseReport::new(names::PUBLISH, samples, errors);
     report.extra.insert(
         "dht_record_stored_rate".into(),
         stored as f64 / phase.packages as f64,

@@ -1,16 +1,17 @@
 //! Local and network searches, and network search throughput at rising concurrency.
 
+use p2p_api::error::chain;
 use p2p_api::{Scope, SearchBench};
 
-use super::{random_query, sample_peers};
+use super::{names, random_query, sample_peers};
 use crate::results::PhaseReport;
 use crate::scenario::{ConcurrentSearchPhase, SearchPhase};
 use crate::testbed::Testbed;
 
 pub(super) async fn run(testbed: &mut Testbed, phase: &SearchPhase) -> PhaseReport {
     let (name, scope) = match phase.scope {
-        Scope::Local => ("search_local", Scope::Local),
-        Scope::Network => ("search_network", Scope::Network),
+        Scope::Local => (names::SEARCH_LOCAL, Scope::Local),
+        Scope::Network => (names::SEARCH_NETWORK, Scope::Network),
     };
     let seekers = sample_peers(testbed, phase.peers);
     let requests: Vec<(usize, SearchBench)> = seekers
@@ -48,7 +49,7 @@ pub(super) async fn run(testbed: &mut Testbed, phase: &SearchPhase) -> PhaseRepo
         name,
         results.into_iter().map(|(_, r)| match r {
             Ok(r) => (r.samples, r.errors),
-            Err(e) => (Vec::new(), vec![format!("{e:#}")]),
+            Err(e) => (Vec::new(), vec![chain(&e)]),
         }),
     )
 }
@@ -73,7 +74,7 @@ pub(super) async fn run_concurrent(
             limit: None,
             timeout_ms: None,
         };
-        let name = format!("concurrent_search_{level}");
+        let name = names::concurrent_search(level);
         let report = match peer.api.bench_search(&request).await {
             Ok(r) => {
                 let throughput = if r.wall_s > 0.0 {
@@ -85,7 +86,7 @@ pub(super) async fn run_concurrent(
                 report.throughput_per_s = throughput;
                 report
             }
-            Err(e) => PhaseReport::new(name, Vec::new(), vec![format!("{e:#}")]),
+            Err(e) => PhaseReport::new(name, Vec::new(), vec![chain(&e)]),
         };
         reports.push(report);
     }

@@ -5,9 +5,8 @@ mod junit;
 mod markdown;
 mod plots;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, Color, Table};
 use serde::Serialize;
@@ -16,20 +15,49 @@ use crate::quantity;
 use crate::results::{PhaseReport, RunResults};
 use crate::testbed::Testbed;
 
+/// Why a report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("writing {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("serializing {what}")]
+    Serialize {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("drawing {path}")]
+    Plot {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Writes `bytes` to `path`, naming the file on failure.
+fn write(path: PathBuf, bytes: impl AsRef<[u8]>) -> Result<(), ReportError> {
+    std::fs::write(&path, bytes).map_err(|source| ReportError::Write { path, source })
+}
+
 /// Writes every file of the report.
-pub fn write_all(dir: &Path, results: &RunResults) -> anyhow::Result<()> {
-    let json = serde_json::to_vec_pretty(results).context("serializing results")?;
-    std::fs::write(dir.join("results.json"), json).context("writing results.json")?;
+pub fn write_all(dir: &Path, results: &RunResults) -> Result<(), ReportError> {
+    let json = serde_json::to_vec_pretty(results).map_err(|source| ReportError::Serialize {
+        what: "the results",
+        source,
+    })?;
+    write(dir.join("results.json"), json)?;
     render(dir, results)
 }
 
 /// Writes the files derived from `results.json` (what `orchestrator report` redoes).
-pub fn render(dir: &Path, results: &RunResults) -> anyhow::Result<()> {
-    std::fs::write(dir.join("summary.md"), markdown::summary(results))
-        .context("writing summary.md")?;
-    std::fs::write(dir.join("junit.xml"), junit::report(results)).context("writing junit.xml")?;
-    plots::draw_all(&dir.join("plots"), results).context("drawing plots")?;
-    Ok(())
+pub fn render(dir: &Path, results: &RunResults) -> Result<(), ReportError> {
+    write(dir.join("summary.md"), markdown::summary(results))?;
+    write(dir.join("junit.xml"), junit::report(results))?;
+    plots::draw_all(&dir.join("plots"), results)
 }
 
 /// One line per phase as it finishes.
@@ -106,7 +134,7 @@ pub fn live_targets_dir(results_root: &Path) -> std::path::PathBuf {
 /// Prometheus file-based service discovery: every peer's API, labelled with the run. Written
 /// to `<run dir>/prometheus-targets.json` (kept) and `<results>/targets/<run>.json` (removed
 /// when the run ends).
-pub fn write_prometheus_targets(dir: &Path, testbed: &Testbed) -> anyhow::Result<()> {
+pub fn write_prometheus_targets(dir: &Path, testbed: &Testbed) -> Result<(), ReportError> {
     let run = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -124,14 +152,18 @@ pub fn write_prometheus_targets(dir: &Path, testbed: &Testbed) -> anyhow::Result
             .into(),
         })
         .collect();
-    let json = serde_json::to_vec_pretty(&groups)?;
-    std::fs::write(dir.join("prometheus-targets.json"), &json)
-        .context("writing prometheus-targets.json")?;
+    let json = serde_json::to_vec_pretty(&groups).map_err(|source| ReportError::Serialize {
+        what: "the Prometheus targets",
+        source,
+    })?;
+    write(dir.join("prometheus-targets.json"), &json)?;
     if let Some(root) = dir.parent() {
         let live = live_targets_dir(root);
-        std::fs::create_dir_all(&live).with_context(|| format!("creating {}", live.display()))?;
-        std::fs::write(live.join(format!("{run}.json")), &json)
-            .context("writing the live targets file")?;
+        std::fs::create_dir_all(&live).map_err(|source| ReportError::Write {
+            path: live.clone(),
+            source,
+        })?;
+        write(live.join(format!("{run}.json")), &json)?;
     }
     Ok(())
 }

@@ -18,7 +18,7 @@ pub fn locate_node_binary(explicit: Option<&Path>) -> Result<PathBuf, InfraError
         };
     }
     let exe = std::env::current_exe()
-        .map_err(|e| InfraError::Binary(format!("locating the orchestrator: {e}")))?;
+        .map_err(InfraError::io("locating the orchestrator's executable"))?;
     let dir = exe
         .parent()
         .ok_or_else(|| InfraError::Binary("the orchestrator has no directory".into()))?;
@@ -40,7 +40,7 @@ pub fn locate_node_binary(explicit: Option<&Path>) -> Result<PathBuf, InfraError
             .args(["build", "--release", "-p", "p2p-node"])
             .current_dir(&workspace)
             .status()
-            .map_err(|e| InfraError::Binary(format!("running cargo: {e}")))?;
+            .map_err(InfraError::io("running cargo build -p p2p-node"))?;
     if !status.success() {
         return Err(InfraError::Binary(format!(
             "cargo build -p p2p-node failed ({status})"

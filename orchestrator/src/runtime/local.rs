@@ -55,10 +55,10 @@ impl LocalRuntime {
         progress: &indicatif::ProgressBar,
     ) -> Result<Vec<PeerSlot>, InfraError> {
         self.binary = binary.to_owned();
-        std::fs::create_dir_all(&self.work_dir).map_err(|e| InfraError::Peer {
-            peer: "all".into(),
-            detail: format!("creating {}: {e}", self.work_dir.display()),
-        })?;
+        std::fs::create_dir_all(&self.work_dir).map_err(InfraError::io(format!(
+            "creating {}",
+            self.work_dir.display()
+        )))?;
         progress.set_message("starting processes");
         progress.set_length(count as u64);
         for index in 0..count {
@@ -97,10 +97,7 @@ impl LocalRuntime {
             .create(true)
             .append(true)
             .open(self.work_dir.join(format!("{}.log", slot.name)))
-            .map_err(|e| InfraError::Peer {
-                peer: slot.name.clone(),
-                detail: format!("opening its log: {e}"),
-            })?;
+            .map_err(InfraError::io(format!("opening the log of {}", slot.name)))?;
         Command::new(&self.binary)
             .args(args)
             .envs(super::NODE_ENV)
@@ -110,10 +107,11 @@ impl LocalRuntime {
             .process_group(0)
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| InfraError::Peer {
-                peer: slot.name.clone(),
-                detail: format!("spawning {}: {e}", self.binary.display()),
-            })
+            .map_err(InfraError::io(format!(
+                "spawning {} for {}",
+                self.binary.display(),
+                slot.name
+            )))
     }
 
     fn write_pids(&self) {
@@ -198,10 +196,10 @@ impl LocalRuntime {
             peer: slot.name.clone(),
             detail: format!("p2p-node {} took over {CLI_DEADLINE:?}", args.join(" ")),
         })?
-        .map_err(|e| InfraError::Peer {
-            peer: slot.name.clone(),
-            detail: format!("running the CLI: {e}"),
-        })?;
+        .map_err(InfraError::io(format!(
+            "running the CLI next to {}",
+            slot.name
+        )))?;
         Ok(CliRun {
             elapsed: started.elapsed(),
             success: output.status.success(),
@@ -241,19 +239,14 @@ async fn stop_child(mut child: Child) {
 /// released one after the other, the kernel may hand out the same port twice.
 fn free_ports(ip: Ipv4Addr, peer: &str) -> Result<[u16; 2], InfraError> {
     let probe = || {
-        TcpListener::bind((ip, 0)).map_err(|e| InfraError::Peer {
-            peer: peer.to_owned(),
-            detail: format!("no free port on {ip}: {e}"),
-        })
+        TcpListener::bind((ip, 0))
+            .map_err(InfraError::io(format!("no free port on {ip} for {peer}")))
     };
     let (first, second) = (probe()?, probe()?);
     let port = |l: &TcpListener| {
         l.local_addr()
             .map(|a| a.port())
-            .map_err(|e| InfraError::Peer {
-                peer: peer.to_owned(),
-                detail: format!("no free port on {ip}: {e}"),
-            })
+            .map_err(InfraError::io(format!("no free port on {ip} for {peer}")))
     };
     Ok([port(&first)?, port(&second)?])
 }

@@ -4,6 +4,7 @@
 
 mod binary;
 pub mod docker;
+mod error;
 mod host;
 pub mod local;
 
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 pub use binary::locate_node_binary;
 pub use docker::DockerRuntime;
+pub use error::{docker_err, InfraError};
 pub use local::LocalRuntime;
 
 /// Label (and label key) put on every container, network and image a run creates.
@@ -84,32 +86,6 @@ pub struct CliRun {
     pub elapsed: Duration,
     pub success: bool,
     pub output: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum InfraError {
-    #[error("docker {op} failed: {source}")]
-    Docker {
-        op: &'static str,
-        #[source]
-        source: bollard::errors::Error,
-    },
-    #[error("docker is not available: {0}")]
-    NoDocker(String),
-    #[error("building the node image failed: {0}")]
-    ImageBuild(String),
-    #[error("p2p-node binary: {0}")]
-    Binary(String),
-    #[error("host setting: {0}")]
-    HostSetting(String),
-    #[error("no free subnet for the run's network: {0}")]
-    NoSubnet(String),
-    #[error("peer {peer}: {detail}")]
-    Peer { peer: String, detail: String },
-}
-
-pub(crate) fn docker_err(op: &'static str) -> impl FnOnce(bollard::errors::Error) -> InfraError {
-    move |source| InfraError::Docker { op, source }
 }
 
 /// The runtime a run uses.

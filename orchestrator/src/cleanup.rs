@@ -1,0 +1,44 @@
+//! Removing what runs left behind, found by names and labels alone (DESIGN.md "Resources a
+//! run creates"), so that it works after a crash too. One path serves `orchestrator down` and
+//! an interrupted run.
+
+use crate::runtime::{docker, local};
+
+/// What [`remove_run`] removed, and what it could not.
+#[derive(Debug, Default)]
+pub struct Removed {
+    pub processes: usize,
+    pub containers: usize,
+    pub networks: usize,
+    pub chains: Vec<String>,
+    /// Why Docker was not looked at (no daemon answers), if it was not.
+    pub docker_unavailable: Option<String>,
+    pub problems: Vec<String>,
+}
+
+/// Removes the local processes and work directories, the containers and networks, and the
+/// iptables chains of run `run`, or of every run.
+pub async fn remove_run(run: Option<&str>) -> Removed {
+    let mut removed = Removed::default();
+    let (processes, problems) = local::remove_leftovers(run);
+    removed.processes = processes;
+    removed.problems.extend(problems);
+    match docker::connect().await {
+        Ok(d) => {
+            let r = docker::remove_labelled(&d, run).await;
+            removed.containers = r.containers;
+            removed.networks = r.networks;
+            removed.problems.extend(r.problems);
+        }
+        Err(e) => removed.docker_unavailable = Some(e.to_string()),
+    }
+    match netem::remove_leftovers(run) {
+        Ok(chains) => removed.chains = chains,
+        // No iptables on this machine: no run can have left chains.
+        Err(netem::ShapeError::Missing { .. }) => {}
+        Err(e) => removed
+            .problems
+            .push(format!("iptables: {}", p2p_api::error::chain(&e))),
+    }
+    removed
+}

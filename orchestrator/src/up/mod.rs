@@ -1,0 +1,308 @@
+//! `orchestrator up`: bring the network up ([`bring_up`]), run the phases ([`phases`]),
+//! collect, tear down ([`teardown`]), report. An interrupted run removes what it created
+//! through the same path as `orchestrator down` ([`crate::cleanup`]).
+
+mod bring_up;
+mod phases;
+mod progress;
+mod prometheus;
+mod teardown;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use indicatif::MultiProgress;
+use ipnet::Ipv4Net;
+use netem::{Backend, Selection, ShaperChoice};
+
+use crate::results::{
+    LinkInfo, PeerResources, PhaseReport, RunInfo, RunResults, ShapingReport, SCHEMA_VERSION,
+};
+use crate::runtime::{
+    docker, locate_node_binary, DockerRuntime, InfraError, LocalRuntime, NodeOptions, Runtime,
+};
+use crate::scenario::Scenario;
+use crate::signals::{shutdown_signal, Interrupt};
+use crate::{cleanup, report, sla};
+
+/// Which runtime to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeChoice {
+    /// Docker when the daemon answers, local processes otherwise.
+    Auto,
+    Docker,
+    Local,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    pub scenario: Scenario,
+    pub runtime: RuntimeChoice,
+    pub results_root: PathBuf,
+    pub keep: bool,
+    pub subnet: Option<Ipv4Net>,
+    pub node_binary: Option<PathBuf>,
+    pub node: NodeOptions,
+    pub seed: u64,
+    /// An existing Prometheus to point at the run's targets.
+    pub prometheus: Option<String>,
+    pub shaper: ShaperChoice,
+}
+
+/// Why `up` could not produce results at all.
+#[derive(Debug, thiserror::Error)]
+pub enum UpError {
+    #[error("the p2p-node binary")]
+    Binary(#[source] InfraError),
+    #[error("the runtime")]
+    Runtime(#[source] InfraError),
+    #[error("link shaping")]
+    Shaper(#[source] netem::ShapeError),
+    #[error("creating {path}")]
+    RunDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("writing the report")]
+    Report(#[from] report::ReportError),
+}
+
+/// A finished run: its results and where they were written.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub results: RunResults,
+    pub dir: PathBuf,
+}
+
+impl RunOutcome {
+    /// 0 all targets met, 1 a target missed, 3 the run itself failed (DESIGN.md).
+    pub fn exit_code(&self) -> u8 {
+        if !self.results.failures.is_empty() {
+            3
+        } else if self.results.sla.iter().any(|s| !s.pass) {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// What the run produced, even when it failed part-way.
+#[derive(Default)]
+struct Collected {
+    phases: Vec<PhaseReport>,
+    resources: Vec<PeerResources>,
+    ready_s: Option<f64>,
+    failures: Vec<String>,
+    image: Option<String>,
+    shaping: ShapingReport,
+}
+
+/// Everything a run settles before it starts anything.
+struct RunPlan {
+    id: String,
+    started_at: chrono::DateTime<chrono::Utc>,
+    started: Instant,
+    binary: PathBuf,
+    dir: PathBuf,
+    selection: Selection,
+    link: LinkInfo,
+}
+
+pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
+    let started_at = chrono::Utc::now();
+    let run_id = format!(
+        "{}-{:04x}",
+        started_at.format("%Y%m%d-%H%M%S"),
+        rand::random::<u16>()
+    );
+    let binary = locate_node_binary(options.node_binary.as_deref()).map_err(UpError::Binary)?;
+    let runtime = choose_runtime(&options, &run_id).await?;
+    let selection = select_shaper(&options, &runtime).await?;
+    eprintln!(
+        "shaper: {} ({})",
+        selection.backend.name(),
+        selection.reason
+    );
+    let scenario = &options.scenario;
+    let link = &scenario.link;
+    let link_info = LinkInfo {
+        profile: link.name.clone(),
+        latency_ms: link.latency().map_or(0.0, |d| d.as_secs_f64() * 1e3),
+        regions: link.profile.regions.clone(),
+        description: link.profile.description.clone(),
+        mean_rtt_ms: link.profile.mean_round_trip(scenario.peers).as_secs_f64() * 1e3,
+    };
+    eprintln!(
+        "run {run_id}: {} peers, scenario {}, {} phases",
+        scenario.peers,
+        scenario.name,
+        scenario.phases.len()
+    );
+    let dir = options.results_root.join(&run_id);
+    std::fs::create_dir_all(&dir).map_err(|source| UpError::RunDir {
+        path: dir.clone(),
+        source,
+    })?;
+    if let Some(url) = &options.prometheus {
+        prometheus::explain(url, &options.results_root).await;
+    }
+    let plan = RunPlan {
+        id: run_id,
+        started_at,
+        started: Instant::now(),
+        binary,
+        dir,
+        selection,
+        link: link_info,
+    };
+
+    let progress = MultiProgress::new();
+    let runtime_kind = runtime.kind();
+    let work = run(runtime, &options, &plan, &progress);
+    let collected = tokio::select! {
+        collected = work => collected,
+        signal = shutdown_signal() => interrupted(&plan.id, signal).await,
+    };
+    finish(&options, plan, runtime_kind, collected)
+}
+
+async fn choose_runtime(options: &UpOptions, run_id: &str) -> Result<Runtime, UpError> {
+    Ok(match options.runtime {
+        RuntimeChoice::Docker => Runtime::Docker(DockerRuntime::new(
+            docker::connect().await.map_err(UpError::Runtime)?,
+            run_id,
+            options.subnet,
+        )),
+        RuntimeChoice::Local => Runtime::Local(LocalRuntime::new(run_id)),
+        RuntimeChoice::Auto => match docker::connect().await {
+            Ok(d) => {
+                eprintln!("runtime: docker (the daemon answers)");
+                Runtime::Docker(DockerRuntime::new(d, run_id, options.subnet))
+            }
+            Err(e) => {
+                eprintln!("runtime: local processes ({e})");
+                Runtime::Local(LocalRuntime::new(run_id))
+            }
+        },
+    })
+}
+
+/// The shaping backend: none when there is nothing to shape, else what the probe finds.
+async fn select_shaper(options: &UpOptions, runtime: &Runtime) -> Result<Selection, UpError> {
+    if options.scenario.link.profile.is_perfect() && options.shaper == ShaperChoice::Auto {
+        return Ok(Selection {
+            backend: Backend::None,
+            reason: "no latency, jitter, loss or bandwidth asked for: nothing to shape".into(),
+        });
+    }
+    let fabric = runtime.fabric();
+    let choice = options.shaper;
+    match tokio::task::spawn_blocking(move || netem::probe::select(choice, &fabric)).await {
+        Ok(selected) => selected.map_err(UpError::Shaper),
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// Brings the network up, runs the phases, keeps it up when asked, and tears it down.
+async fn run(
+    runtime: Runtime,
+    options: &UpOptions,
+    plan: &RunPlan,
+    progress: &MultiProgress,
+) -> Collected {
+    let mut collected = Collected::default();
+    let testbed = bring_up::bring_up(runtime, options, plan, progress, &mut collected).await;
+    let mut testbed = match testbed {
+        Ok(testbed) => testbed,
+        Err(mut runtime) => {
+            collected.image = runtime.image();
+            teardown::runtime(&mut runtime, progress, &mut collected).await;
+            return collected;
+        }
+    };
+    phases::run_all(&mut testbed, &options.scenario, progress, &mut collected).await;
+    collected.image = testbed.runtime.image();
+    if options.keep && collected.failures.is_empty() {
+        teardown::keep(&testbed, &plan.dir).await;
+    }
+    teardown::shaping(&mut testbed, &mut collected).await;
+    teardown::runtime(&mut testbed.runtime, progress, &mut collected).await;
+    collected
+}
+
+/// A signal ended the run: remove everything it created, by name and label.
+async fn interrupted(run_id: &str, signal: Interrupt) -> Collected {
+    eprintln!(
+        "interrupted ({}): removing everything run {run_id} created",
+        signal.describe()
+    );
+    let removed = cleanup::remove_run(Some(run_id)).await;
+    let mut collected = Collected::default();
+    collected.failures.push(format!(
+        "interrupted ({}) before the run finished",
+        signal.describe()
+    ));
+    collected.failures.extend(removed.problems);
+    collected
+}
+
+/// Checks the targets and writes the results and the report.
+fn finish(
+    options: &UpOptions,
+    plan: RunPlan,
+    runtime_kind: &'static str,
+    collected: Collected,
+) -> Result<RunOutcome, UpError> {
+    let scenario = &options.scenario;
+    report::remove_live_targets(&plan.dir);
+    let sla = sla::evaluate(&scenario.targets, &collected.phases);
+    let mut warnings = Vec::new();
+    if plan.selection.backend == Backend::None {
+        warnings.push(if scenario.link.profile.is_perfect() {
+            "links are unshaped: every figure is for a zero-latency network".to_owned()
+        } else {
+            format!(
+                "links are unshaped ({}) although the scenario asks for {}: figures are for a zero-latency network",
+                plan.selection.reason, plan.link.profile
+            )
+        });
+    }
+    let mut shaping_report = collected.shaping;
+    shaping_report.backend = plan.selection.backend.name().to_owned();
+    shaping_report.reason = plan.selection.reason.clone();
+    if runtime_kind == "local" {
+        warnings.push(
+            "local runtime: peers share one kernel and loopback; no per-peer CPU or memory limits"
+                .into(),
+        );
+    }
+    tracing::debug!(elapsed = ?plan.started.elapsed(), "run done");
+    let results = RunResults {
+        schema: SCHEMA_VERSION,
+        run: RunInfo {
+            id: plan.id,
+            scenario: scenario.name.clone(),
+            started_at: plan.started_at.to_rfc3339(),
+            ended_at: chrono::Utc::now().to_rfc3339(),
+            runtime: runtime_kind.to_owned(),
+            shaper: plan.selection.backend.name().to_owned(),
+            peers: scenario.peers,
+            link: plan.link,
+            ready_s: collected.ready_s,
+            image: collected.image,
+        },
+        phases: collected.phases,
+        resources: collected.resources,
+        shaping: shaping_report,
+        sla,
+        warnings,
+        failures: collected.failures,
+    };
+    report::write_all(&plan.dir, &results)?;
+    Ok(RunOutcome {
+        results,
+        dir: plan.dir,
+    })
+}
