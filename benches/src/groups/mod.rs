@@ -7,6 +7,7 @@ pub mod concurrent;
 pub mod cpu;
 pub mod dht;
 pub mod gossip;
+pub mod market;
 pub mod memory;
 pub mod search;
 pub mod sla;
@@ -37,6 +38,7 @@ pub fn ids(sizes: &Sizes) -> Vec<String> {
     ids.extend(gossip::ids(sizes));
     ids.extend(bootstrap::ids(sizes));
     ids.extend(concurrent::ids(sizes));
+    ids.extend(market::ids());
     ids.extend(cpu::ids());
     ids
 }
@@ -53,6 +55,7 @@ pub fn run_all(suite: &mut Suite<'_>) {
     gossip::run(suite);
     bootstrap::run(suite);
     concurrent::run(suite);
+    market::run(suite);
     cpu::run(suite);
 }
 
