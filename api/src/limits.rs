@@ -5,6 +5,8 @@
 pub const MAX_CONTENT_BYTES: usize = 8 * 1024 * 1024;
 /// Longest package name, in characters (`[a-z0-9][a-z0-9_-]{0,63}`).
 pub const MAX_NAME_CHARS: usize = 64;
+/// Longest version string (semver, with any pre-release and build parts), in characters.
+pub const MAX_VERSION_CHARS: usize = 64;
 /// Longest description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 1024;
 /// Most tags a package may carry.
@@ -25,3 +27,23 @@ pub const MAX_SEARCH_LIMIT: usize = 200;
 pub const DEFAULT_SEARCH_LIMIT: usize = 20;
 /// Longest handshake timeout an RTT probe may set, in milliseconds.
 pub const MAX_RTT_TIMEOUT_MS: u64 = 60_000;
+/// Longest search query, in characters.
+pub const MAX_QUERY_CHARS: usize = 256;
+/// Longest deadline a network search may ask for, in milliseconds.
+pub const MAX_SEARCH_TIMEOUT_MS: u64 = 60_000;
+/// Most targets of one RTT probe.
+pub const MAX_RTT_TARGETS: usize = 64;
+/// Most handshakes per target of one RTT probe.
+pub const MAX_RTT_COUNT: usize = 100;
+/// Most gossip probes one request may publish.
+pub const MAX_GOSSIP_PROBES: usize = 10_000;
+/// Longest pause between two gossip probes, in milliseconds.
+pub const MAX_GOSSIP_INTERVAL_MS: u64 = 60_000;
+/// Longest a gossip request may take in all (probes × interval), in milliseconds.
+pub const MAX_GOSSIP_DURATION_MS: u64 = 600_000;
+/// Most peers one bootstrap request may name.
+pub const MAX_BOOTSTRAP_PEERS: usize = 64;
+/// Longest multiaddr a bootstrap request may give, in characters.
+pub const MAX_MULTIADDR_CHARS: usize = 256;
+/// How long a client may take to send a request's headers, in seconds.
+pub const HEADER_READ_TIMEOUT_SECS: u64 = 10;

@@ -20,5 +20,13 @@ pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "process_resident_memory_bytes";
 pub const PROCESS_CPU_SECONDS: &str = "process_cpu_seconds";
 /// [`PROCESS_CPU_SECONDS`] as scraped.
 pub const PROCESS_CPU_SECONDS_TOTAL: &str = "process_cpu_seconds_total";
+/// Manifests, DHT records, gossip messages and requests this node refused (counter), with
+/// the labels [`SOURCE_LABEL`] (`publish`, `gossip`, `dht`, `search`, `install`, `fetch`) and
+/// [`REASON_LABEL`] (`invalid`, `conflict`: a name owned by another key, `limit`: a cap).
+pub const REJECTED: &str = "p2p_rejected";
+/// [`REJECTED`] as scraped.
+pub const REJECTED_TOTAL: &str = "p2p_rejected_total";
+pub const SOURCE_LABEL: &str = "source";
+pub const REASON_LABEL: &str = "reason";
 /// The label of [`SEARCH_SECONDS`] that tells local from network searches.
 pub const SCOPE_LABEL: &str = "scope";

@@ -18,6 +18,12 @@ pub struct NetworkStatus {
     pub connections: usize,
     pub routing_table_size: usize,
     pub gossip_mesh_peers: usize,
+    /// Records other peers stored in this node's part of the DHT.
+    #[serde(default)]
+    pub dht_records: usize,
+    /// Content keys this node holds provider records for.
+    #[serde(default)]
+    pub dht_provider_keys: usize,
 }
 
 /// `GET /status`.
@@ -29,6 +35,9 @@ pub struct NodeStatus {
     pub packages_stored: usize,
     /// Packages this node knows of (stored, announced to it, or seen in searches).
     pub packages_known: usize,
+    /// Gossip receipts kept for `/bench/gossip/received`.
+    #[serde(default)]
+    pub gossip_receipts: usize,
 }
 
 /// `POST /bootstrap`.

@@ -61,6 +61,7 @@ pub fn node_config(
         data_dir: dir.to_owned(),
         api_addr: "127.0.0.1:0".parse().expect("valid address"),
         api_token: None,
+        api_header_timeout: p2p_node::daemon::HEADER_READ_TIMEOUT,
         network: NetworkConfig {
             transport,
             listen: vec![listen.parse().expect("valid multiaddr")],

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState};
 use crate::identity::{self, IdentityError};
-use crate::market::{Deadlines, Marketplace};
+use crate::market::{Deadlines, Marketplace, Owners, RecordRules};
 use crate::metrics::{Metrics, MetricsRegistry};
 use crate::network::{self, NetworkConfig, NetworkError};
 use crate::package::{PackageStore, StoreError};
@@ -23,6 +23,9 @@ use crate::package::{PackageStore, StoreError};
 const LISTEN_DEADLINE: Duration = Duration::from_secs(10);
 /// How long shutdown waits for in-flight work before it stops waiting.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
+/// How long an API client may take to send a request's headers, unless configured.
+pub const HEADER_READ_TIMEOUT: Duration =
+    Duration::from_secs(p2p_api::limits::HEADER_READ_TIMEOUT_SECS);
 /// Attempts at the initial bootstrap, with a doubling pause between them.
 const BOOTSTRAP_ATTEMPTS: u32 = 5;
 
@@ -31,8 +34,11 @@ const BOOTSTRAP_ATTEMPTS: u32 = 5;
 pub struct NodeConfig {
     pub data_dir: PathBuf,
     pub api_addr: SocketAddr,
-    /// When set, mutating API requests must carry it as a bearer token.
+    /// When set, API requests that change the node or use the network must carry it as a
+    /// bearer token.
     pub api_token: Option<String>,
+    /// How long an API client may take to send a request's headers.
+    pub api_header_timeout: Duration,
     pub network: NetworkConfig,
     /// Peers to bootstrap from at start-up (multiaddrs ending in `/p2p/<peer id>`).
     pub bootstrap: Vec<Multiaddr>,
@@ -41,7 +47,7 @@ pub struct NodeConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("creating data directory {path}: {source}")]
+    #[error("creating data directory {path}")]
     DataDir {
         path: PathBuf,
         #[source]
@@ -49,11 +55,11 @@ pub enum StartError {
     },
     #[error(transparent)]
     Identity(#[from] IdentityError),
-    #[error("opening the package store: {0}")]
+    #[error("opening the package store")]
     Store(#[from] StoreError),
     #[error(transparent)]
     Network(#[from] NetworkError),
-    #[error("binding the API to {addr}: {source}")]
+    #[error("binding the API to {addr}")]
     BindApi {
         addr: SocketAddr,
         #[source]
@@ -98,16 +104,26 @@ impl RunningNode {
 
         let mut registry = Registry::default();
         let metrics = Metrics::register(&mut registry);
+        let owners = Arc::new(Owners::default());
         let (client, mut events, event_loop) = network::new(
             keypair.clone(),
             &config.network,
             &mut registry,
             metrics.clone(),
+            Arc::new(RecordRules::new(Arc::clone(&owners))),
         )?;
         let (stop, stopped) = watch::channel(false);
         let event_loop = tokio::spawn(event_loop.run(stopped.clone()));
 
-        let market = Marketplace::new(keypair, client, store, stored, metrics, config.deadlines);
+        let market = Marketplace::new(
+            keypair,
+            client,
+            store,
+            stored,
+            owners,
+            metrics,
+            config.deadlines,
+        );
         let inbound = {
             let market = Arc::clone(&market);
             tokio::spawn(async move {
@@ -136,12 +152,12 @@ impl RunningNode {
         };
         let mut stopped = stopped;
         let router = api::router(state.clone());
+        let header_timeout = config.api_header_timeout;
         let server = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
+            let stop = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            api::serve(listener, router, header_timeout, stop).await
         });
 
         let listen_addrs = wait_for_listen_addrs(&market).await?;

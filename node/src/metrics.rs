@@ -16,7 +16,8 @@ use prometheus_client::registry::Registry;
 use p2p_api::metrics::{
     BOOTSTRAP_SECONDS, CONNECTED_PEERS, DHT_LOOKUP_SECONDS, GOSSIP_PROPAGATION_SECONDS,
     INSTALL_SECONDS, PACKAGES_STORED, PROCESS_CPU_SECONDS, PROCESS_RESIDENT_MEMORY_BYTES,
-    PUBLISH_SECONDS, ROUTING_TABLE_PEERS, SCOPE_LABEL, SEARCH_SECONDS, SWARM_EVENTS,
+    PUBLISH_SECONDS, REASON_LABEL, REJECTED, ROUTING_TABLE_PEERS, SCOPE_LABEL, SEARCH_SECONDS,
+    SOURCE_LABEL, SWARM_EVENTS,
 };
 use p2p_api::Scope;
 
@@ -28,6 +29,9 @@ fn scope_label(scope: Scope) -> ScopeLabel {
 }
 
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// The label set of the rejection counter: where the input came from, and why it was refused.
+type RejectionLabel = [(&'static str, &'static str); 2];
 
 /// 50 µs to about 105 s in factors of two: covers a local search and a slow install.
 fn latency_histogram() -> Histogram {
@@ -48,6 +52,7 @@ pub struct Metrics {
     pub packages_stored: Gauge,
     /// Swarm events the event loop has handled (the unit of "CPU per event cycle").
     pub swarm_events: Counter,
+    rejected: Family<RejectionLabel, Counter>,
 }
 
 impl Metrics {
@@ -64,6 +69,7 @@ impl Metrics {
             routing_table_peers: Gauge::default(),
             packages_stored: Gauge::default(),
             swarm_events: Counter::default(),
+            rejected: Family::default(),
         };
         registry.register(
             DHT_LOOKUP_SECONDS,
@@ -120,8 +126,28 @@ impl Metrics {
             "Swarm events handled by the network event loop",
             m.swarm_events.clone(),
         );
+        registry.register(
+            REJECTED,
+            "Manifests, DHT records, gossip messages and requests refused, by source and reason",
+            m.rejected.clone(),
+        );
         registry.register_collector(Box::new(ProcessCollector));
         m
+    }
+
+    /// Counts one refused input: `source` is where it came from (`publish`, `gossip`, `dht`,
+    /// `search`, `install`, `fetch`), `reason` why (`invalid`, `conflict`, `limit`).
+    pub fn rejected(&self, source: &'static str, reason: &'static str) {
+        self.rejected
+            .get_or_create(&[(SOURCE_LABEL, source), (REASON_LABEL, reason)])
+            .inc();
+    }
+
+    /// How many inputs from `source` were refused for `reason` so far.
+    pub fn rejections(&self, source: &'static str, reason: &'static str) -> u64 {
+        self.rejected
+            .get_or_create(&[(SOURCE_LABEL, source), (REASON_LABEL, reason)])
+            .get()
     }
 
     pub fn observe_search(&self, scope: Scope, elapsed: Duration) {

@@ -237,7 +237,7 @@ async fn bad_input_gets_a_clear_error_and_the_node_stays_healthy() {
         "method not allowed",
     )
     .await;
-    expect_error(&router, get("/search?q="), bad, "q is empty").await;
+    expect_error(&router, get("/search?q="), bad, "q: the query is empty").await;
     expect_error(
         &router,
         get("/search?q=x&scope=everywhere"),
@@ -376,9 +376,150 @@ async fn mutating_requests_need_the_token_when_one_is_set() {
     let (status, _) = call(&router, right).await;
     assert_eq!(status, StatusCode::CREATED);
 
-    // Reads stay open.
+    // The scheme is matched in any case.
+    let mut lower = post_json("/packages", publish_body("guarded", "1.0.1", b"y"));
+    lower
+        .headers_mut()
+        .insert(header::AUTHORIZATION, "bearer s3cret".parse().unwrap());
+    let (status, _) = call(&router, lower).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // Reads of the node's own state stay open; reads that use the network do not.
     assert_healthy(&router).await;
-    let (status, _) = call(&router, get("/search?q=guarded")).await;
-    assert_eq!(status, StatusCode::OK);
+    for open in ["/search?q=guarded", "/status", "/packages", "/metrics"] {
+        let (status, _) = call(&router, get(open)).await;
+        assert_eq!(status, StatusCode::OK, "{open}");
+    }
+    for guarded in ["/lookup/guarded", "/search?q=guarded&scope=network"] {
+        expect_error(
+            &router,
+            get(guarded),
+            StatusCode::UNAUTHORIZED,
+            "requires an API token",
+        )
+        .await;
+    }
+    node.shutdown().await;
+}
+
+/// The numbers and sizes that crashed or hung a node (issue 11) are refused, each naming its
+/// field, and the node stays up.
+#[tokio::test]
+async fn hostile_numbers_and_sizes_are_refused_by_field() {
+    let node = common::start_node().await;
+    let router = node.node.api_router();
+    let bad = StatusCode::BAD_REQUEST;
+    let targets: Vec<String> = (0..32).map(|i| format!("127.0.0.1:{}", 1000 + i)).collect();
+    // 32 × 2^59 wraps to 0 in unchecked arithmetic, and a count that large aborted the
+    // process allocating for it.
+    let rtt = json!({"targets": targets, "count": 1u64 << 59}).to_string();
+    expect_error(&router, post_json("/bench/rtt", rtt), bad, "count").await;
+    let rtt = json!({"targets": ["127.0.0.1:1", "127.0.0.1:2"], "count": 1u64 << 63}).to_string();
+    expect_error(&router, post_json("/bench/rtt", rtt), bad, "count").await;
+    let rtt = json!({"targets": targets, "count": 100, "timeout_ms": 60000}).to_string();
+    expect_error(
+        &router,
+        post_json("/bench/rtt", rtt),
+        bad,
+        "targets × count × timeout_ms",
+    )
+    .await;
+    let gossip = json!({"count": 1, "interval_ms": u64::MAX}).to_string();
+    expect_error(
+        &router,
+        post_json("/bench/gossip", gossip),
+        bad,
+        "interval_ms",
+    )
+    .await;
+    let gossip = json!({"count": 10000, "interval_ms": 60000}).to_string();
+    expect_error(
+        &router,
+        post_json("/bench/gossip", gossip),
+        bad,
+        "count × interval_ms",
+    )
+    .await;
+    for version in ["1".repeat(306), format!("1.0.0+{}", "a".repeat(5000))] {
+        expect_error(
+            &router,
+            post_json("/packages", publish_body("long", &version, b"x")),
+            bad,
+            "version is",
+        )
+        .await;
+        expect_error(
+            &router,
+            get(&format!("/packages/long?version={version}")),
+            bad,
+            "version is",
+        )
+        .await;
+    }
+    expect_error(&router, get("/search?q=x&limit=100000"), bad, "limit").await;
+    expect_error(&router, get("/search?q=x&timeout_ms=0"), bad, "timeout_ms").await;
+    let long_query = format!("/search?q={}", "a".repeat(300));
+    expect_error(&router, get(&long_query), bad, "q: longer than").await;
+    let search = json!({"queries": ["a".repeat(300)]}).to_string();
+    expect_error(
+        &router,
+        post_json("/bench/search", search),
+        bad,
+        "queries[0]",
+    )
+    .await;
+    let lookups = json!({"keys": ["ok", "Not A Name"]}).to_string();
+    expect_error(
+        &router,
+        post_json("/bench/dht-lookup", lookups),
+        bad,
+        "keys[1]",
+    )
+    .await;
+    let peers: Vec<String> = (0..65).map(|i| format!("/ip4/127.0.0.1/tcp/{i}")).collect();
+    let bootstrap = json!({ "peers": peers }).to_string();
+    expect_error(&router, post_json("/bootstrap", bootstrap), bad, "peers").await;
+    expect_error(
+        &router,
+        get("/search?q=x&limit=99999999999999999999999"),
+        bad,
+        "limit",
+    )
+    .await;
+    assert_healthy(&router).await;
+    node.node.shutdown().await;
+}
+
+/// A client that sends its headers slowly (or never) is cut off after the header deadline.
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(dir.path());
+    config.api_header_timeout = std::time::Duration::from_millis(500);
+    let node = RunningNode::start(config).await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(node.api_addr())
+        .await
+        .unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: node\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(common::WAIT, stream.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the connection was held open");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // A complete request on a fresh connection is still answered.
+    let mut stream = tokio::net::TcpStream::connect(node.api_addr())
+        .await
+        .unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     node.shutdown().await;
 }

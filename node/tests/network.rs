@@ -95,7 +95,7 @@ async fn twenty_nodes_publish_find_search_install_and_gossip() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn corrupted_provider_is_rejected_and_nothing_is_stored() {
+async fn a_corrupted_blob_is_not_served_and_nothing_unverified_is_stored() {
     let nodes = start_network(4).await;
     let publisher = nodes[0].node.market().clone();
     let content = vec![42u8; 4096];
@@ -105,7 +105,8 @@ async fn corrupted_provider_is_rejected_and_nothing_is_stored() {
         .unwrap()
         .package;
 
-    // The publisher's copy goes bad on disk: it now serves wrong bytes.
+    // The publisher's copy goes bad on disk: it checks its bytes before serving them, so it
+    // does not send them, moves the blob aside and no longer counts the package as stored.
     let blob = nodes[0]
         .dir
         .path()
@@ -119,9 +120,13 @@ async fn corrupted_provider_is_rejected_and_nothing_is_stored() {
         panic!("expected every provider to fail, got {err}");
     };
     assert!(
-        rejected.iter().any(|r| r.contains("checksum mismatch")),
+        rejected
+            .iter()
+            .any(|r| r.contains("does not have the content")),
         "{rejected:?}"
     );
+    assert!(!blob.exists(), "the bad blob was moved aside");
+    assert_eq!(publisher.status().await.unwrap().packages_stored, 0);
     let status = victim.status().await.unwrap();
     assert_eq!(status.packages_stored, 0, "nothing unverified is stored");
     assert!(!nodes[1]

@@ -8,7 +8,7 @@ use axum::Json;
 
 use p2p_api::ErrorBody;
 
-use crate::market::{InstallError, LookupError, PublishError};
+use crate::market::{InstallError, LookupError, NameTaken, PublishError};
 use crate::network::NetworkError;
 use crate::package::{ManifestError, StoreError};
 use p2p_api::error::chain;
@@ -46,6 +46,10 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -77,16 +81,23 @@ impl From<PathRejection> for ApiError {
 
 impl From<ManifestError> for ApiError {
     fn from(e: ManifestError) -> Self {
-        Self::bad_request(e.to_string())
+        Self::bad_request(chain(&e))
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Rejected { .. } => Self::bad_request(e.to_string()),
-            e => Self::internal(e),
+            StoreError::Rejected { .. } => Self::bad_request(chain(&e)),
+            StoreError::Conflict { .. } => Self::new(StatusCode::CONFLICT, chain(&e)),
+            e => Self::internal(chain(&e)),
         }
+    }
+}
+
+impl From<NameTaken> for ApiError {
+    fn from(e: NameTaken) -> Self {
+        Self::new(StatusCode::CONFLICT, e.to_string())
     }
 }
 
@@ -114,6 +125,7 @@ impl From<PublishError> for ApiError {
         match e {
             PublishError::Invalid(e) => e.into(),
             PublishError::Conflict { .. } => Self::new(StatusCode::CONFLICT, e.to_string()),
+            PublishError::NameTaken(e) => e.into(),
             PublishError::Store(e) => e.into(),
         }
     }
@@ -125,6 +137,7 @@ impl From<LookupError> for ApiError {
             LookupError::InvalidName(e) => e.into(),
             LookupError::NotFound(_) => Self::not_found(e.to_string()),
             LookupError::InvalidRecord { .. } => Self::new(StatusCode::BAD_GATEWAY, chain(&e)),
+            LookupError::NameTaken(e) => e.into(),
             LookupError::Network(e) => e.into(),
         }
     }

@@ -3,9 +3,13 @@
 //! routes, bodies and limits are the contract in `p2p_api`.
 
 mod auth;
+mod bounds;
 mod error;
 mod extract;
 mod handlers;
+mod server;
+
+pub(crate) use server::serve;
 
 pub use error::ApiError;
 

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use super::RunArgs;
-use p2p_node::daemon::{shutdown_signal, NodeConfig, RunningNode};
+use p2p_node::daemon::{shutdown_signal, NodeConfig, RunningNode, HEADER_READ_TIMEOUT};
 use p2p_node::market::Deadlines;
 use p2p_node::network::{NetworkConfig, Watermarks};
 
@@ -17,6 +17,7 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
         data_dir: args.data_dir,
         api_addr: args.api_addr,
         api_token: args.api_token.filter(|t| !t.is_empty()),
+        api_header_timeout: HEADER_READ_TIMEOUT,
         network: NetworkConfig {
             listen: args.listen,
             max_connections: args.max_connections,

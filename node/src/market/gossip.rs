@@ -11,8 +11,9 @@ use crate::network::protocol::GossipMessage;
 use crate::package::VerifyManifest;
 use p2p_api::GossipSample;
 
-/// Receipts kept for the benchmark endpoint; the oldest go first.
-const GOSSIP_LOG_CAPACITY: usize = 100_000;
+/// Receipts kept for the benchmark endpoint; the oldest go first. A receipt's id is bounded
+/// (a peer id and a number, or a name and a version), so the log is too.
+pub const GOSSIP_LOG_CAPACITY: usize = 10_000;
 
 #[derive(Debug, Default)]
 pub struct GossipLog {
@@ -33,6 +34,14 @@ impl GossipLog {
         samples.iter().cloned().collect()
     }
 
+    pub fn len(&self) -> usize {
+        self.samples.lock().expect("gossip log lock poisoned").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn clear(&self) {
         self.samples
             .lock()
@@ -47,6 +56,7 @@ impl Marketplace {
             Ok(m) => m,
             Err(e) => {
                 tracing::debug!(?source, error = %e, "undecodable gossip message");
+                self.metrics.rejected("gossip", "invalid");
                 return;
             }
         };
@@ -58,10 +68,13 @@ impl Marketplace {
         let id = match &message {
             GossipMessage::Announce { package, .. } => {
                 if let Err(e) = package.verify() {
-                    tracing::warn!(?source, error = %e, "announcement with an invalid manifest");
+                    tracing::debug!(?source, error = %e, "announcement with an invalid manifest");
+                    self.metrics.rejected("gossip", "invalid");
                     return;
                 }
-                self.remember(package.clone(), false);
+                if self.remember(package.clone(), false, "gossip").is_err() {
+                    return;
+                }
                 format!("{}@{}", package.manifest.name, package.manifest.version)
             }
             GossipMessage::Probe { id, .. } => {

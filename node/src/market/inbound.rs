@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
-use p2p_api::limits::MAX_SEARCH_LIMIT;
+use p2p_api::limits::{MAX_QUERY_CHARS, MAX_SEARCH_LIMIT};
 
 use super::Marketplace;
 use crate::blocking;
 use crate::network::protocol::{FetchResponse, SearchResponse};
 use crate::network::Event;
+use crate::package::Content;
 
 impl Marketplace {
     /// Handles one inbound event. Content reads run on their own task so that a slow disk
@@ -18,11 +19,15 @@ impl Marketplace {
                 request, channel, ..
             } => {
                 let limit = (request.limit as usize).min(MAX_SEARCH_LIMIT);
-                let hits = self
-                    .index
-                    .read()
-                    .expect("index lock poisoned")
-                    .search(&request.query, limit);
+                let hits = if request.query.chars().count() > MAX_QUERY_CHARS {
+                    self.metrics.rejected("search", "limit");
+                    Vec::new()
+                } else {
+                    self.index
+                        .read()
+                        .expect("index lock poisoned")
+                        .search(&request.query, limit)
+                };
                 let _ = self
                     .network
                     .respond_search(channel, SearchResponse { hits })
@@ -35,12 +40,22 @@ impl Marketplace {
             } => {
                 let this = Arc::clone(self);
                 tokio::spawn(async move {
+                    // A few content reads at once: each holds a package in memory.
+                    let Ok(_permit) = this.fetches.acquire().await else {
+                        return;
+                    };
                     let store = this.store.clone();
-                    let sha256 = request.sha256;
+                    let sha256 = request.sha256.clone();
                     let content = match blocking(move || store.content(&sha256)).await {
-                        Ok(content) => content,
+                        Ok(Content::Verified(bytes)) => Some(bytes),
+                        Ok(Content::Missing) => None,
+                        // It went bad on disk: moved aside, and no longer stored here.
+                        Ok(Content::Quarantined) => {
+                            this.content_lost(&request.sha256);
+                            None
+                        }
                         Err(e) => {
-                            tracing::error!(%peer, error = %e, "reading content for a peer failed");
+                            tracing::error!(%peer, error = %p2p_api::error::chain(&e), "reading content for a peer failed");
                             None
                         }
                     };

@@ -112,7 +112,8 @@ impl Marketplace {
             }
             let (store, to_store) = (self.store.clone(), package.clone());
             blocking(move || store.put(&to_store, &content)).await?;
-            self.remember(package.clone(), true);
+            self.remember(package.clone(), true, "install")
+                .map_err(LookupError::from)?;
             self.provide_in_background(m.sha256.clone());
             let elapsed = started.elapsed();
             self.metrics.install.observe(elapsed.as_secs_f64());

@@ -5,13 +5,17 @@ mod gossip;
 mod inbound;
 mod install;
 pub mod keys;
+mod owners;
 mod phases;
 mod publish;
+mod record_rules;
 mod search;
 
-pub use gossip::GossipLog;
+pub use gossip::{GossipLog, GOSSIP_LOG_CAPACITY};
 pub use install::InstallError;
+pub use owners::{NameTaken, Owners, MAX_REMOTE_NAMES};
 pub use publish::PublishError;
+pub use record_rules::RecordRules;
 pub use search::LookupError;
 
 use std::sync::{Arc, RwLock};
@@ -19,6 +23,7 @@ use std::time::Duration;
 
 use libp2p::identity::Keypair;
 use libp2p::PeerId;
+use tokio::sync::{Mutex, Semaphore};
 
 use p2p_api::{NodeStatus, SignedManifest};
 
@@ -46,6 +51,9 @@ impl Default for Deadlines {
     }
 }
 
+/// Content reads for peers at once: each may hold a package of up to 8 MiB in memory.
+const MAX_CONCURRENT_FETCHES: usize = 4;
+
 /// One node's marketplace. Shared behind an `Arc` by the API handlers and the inbound task.
 #[derive(Debug)]
 pub struct Marketplace {
@@ -53,24 +61,45 @@ pub struct Marketplace {
     network: Client,
     store: PackageStore,
     index: RwLock<SearchIndex>,
+    /// Who owns each package name (docs/SECURITY.md); shared with the network's
+    /// [`RecordRules`].
+    owners: Arc<Owners>,
+    /// Publishes go one at a time from their check of the store to their write of it.
+    publishing: Mutex<()>,
+    /// Bounds the content held in memory for peers' fetches.
+    fetches: Semaphore,
     metrics: Metrics,
     gossip_log: GossipLog,
     deadlines: Deadlines,
 }
 
 impl Marketplace {
-    /// Builds the marketplace over a store whose packages are already verified and loaded.
+    /// Builds the marketplace over a store whose packages are already verified and loaded;
+    /// they pin the names they carry in `owners`.
     pub fn new(
         keypair: Keypair,
         network: Client,
         store: PackageStore,
         stored: Vec<SignedManifest>,
+        owners: Arc<Owners>,
         metrics: Metrics,
         deadlines: Deadlines,
     ) -> Arc<Self> {
         let mut index = SearchIndex::new();
         for package in stored {
-            index.insert(package, true);
+            let m = &package.manifest;
+            let claimed = m
+                .publisher
+                .parse::<PeerId>()
+                .map_err(|e| e.to_string())
+                .and_then(|p| owners.claim(&m.name, p, true).map_err(|e| e.to_string()));
+            match claimed {
+                Ok(()) => {
+                    index.insert(package, true);
+                }
+                Err(e) => tracing::warn!(name = %m.name, version = %m.version, error = %e,
+                    "a stored package conflicts with another of the same name; left out"),
+            }
         }
         metrics.packages_stored.set(index.local_count() as i64);
         Arc::new(Self {
@@ -78,6 +107,9 @@ impl Marketplace {
             network,
             store,
             index: RwLock::new(index),
+            owners,
+            publishing: Mutex::new(()),
+            fetches: Semaphore::new(MAX_CONCURRENT_FETCHES),
             metrics,
             gossip_log: GossipLog::default(),
             deadlines,
@@ -111,6 +143,7 @@ impl Marketplace {
             network,
             packages_stored: index.local_count(),
             packages_known: index.len(),
+            gossip_receipts: self.gossip_log.len(),
         })
     }
 
@@ -122,10 +155,46 @@ impl Marketplace {
             .local_packages()
     }
 
-    /// Adds a verified package to the index; `local` when its content is stored here.
-    fn remember(&self, package: SignedManifest, local: bool) {
+    /// Who owns which package name, as this node knows it.
+    pub fn owners(&self) -> &Owners {
+        &self.owners
+    }
+
+    /// Adds a verified package to the index, `local` when its content is stored here, if its
+    /// publisher owns its name; a manifest of a name another key owns is refused and counted
+    /// as a conflict of `source`.
+    fn remember(
+        &self,
+        package: SignedManifest,
+        local: bool,
+        source: &'static str,
+    ) -> Result<(), NameTaken> {
+        let m = &package.manifest;
+        let publisher = match m.publisher.parse::<PeerId>() {
+            Ok(p) => p,
+            // Verified manifests carry a valid publisher; refuse rather than trust one that
+            // does not.
+            Err(_) => {
+                self.metrics.rejected(source, "invalid");
+                return Ok(());
+            }
+        };
+        if let Err(taken) = self.owners.claim(&m.name, publisher, local) {
+            self.metrics.rejected(source, "conflict");
+            tracing::debug!(error = %taken, source, "refused a manifest of a name another key owns");
+            return Err(taken);
+        }
         let mut index = self.index.write().expect("index lock poisoned");
         if index.insert(package, local) && local {
+            self.metrics.packages_stored.set(index.local_count() as i64);
+        }
+        Ok(())
+    }
+
+    /// Content that went bad on disk is no longer stored here.
+    fn content_lost(&self, sha256: &str) {
+        let mut index = self.index.write().expect("index lock poisoned");
+        if index.forget_content(sha256) > 0 {
             self.metrics.packages_stored.set(index.local_count() as i64);
         }
     }

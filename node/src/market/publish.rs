@@ -5,6 +5,7 @@ use std::time::Instant;
 use super::{keys, unix_nanos, unix_now, Marketplace};
 use p2p_api::{PublishOutcome, SignedManifest};
 
+use super::owners::NameTaken;
 use crate::blocking;
 use crate::network::protocol::GossipMessage;
 use crate::network::NetworkError;
@@ -21,6 +22,8 @@ pub enum PublishError {
         version: semver::Version,
     },
     #[error(transparent)]
+    NameTaken(#[from] NameTaken),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -29,36 +32,49 @@ impl Marketplace {
     /// anything goes to the network; network failures are reported as warnings, since the
     /// package is published and retrievable from this node regardless.
     ///
-    /// Publishing the same name, version and content again re-announces it.
+    /// A name another key owns is refused (docs/SECURITY.md). Publishing the same name,
+    /// version and content again re-announces it, and writes the content back if it went
+    /// missing; other content under a published name and version is a conflict. Publishes
+    /// are serialised from their check of the store to their write, so two at once cannot
+    /// both take the same name and version.
     pub async fn publish(
         &self,
         spec: PackageSpec,
         content: Vec<u8>,
     ) -> Result<PublishOutcome, PublishError> {
         let started = Instant::now();
-        let store = self.store.clone();
-        let (name, version) = (spec.name().to_owned(), spec.version().clone());
-        let existing = {
-            let version = version.clone();
-            blocking(move || store.manifest(&name, Some(&version))).await?
+        let me = self.peer_id();
+        if let Err(taken) = self.owners.check(spec.name(), me) {
+            self.metrics.rejected("publish", "conflict");
+            return Err(taken.into());
+        }
+        let package = {
+            let _one_at_a_time = self.publishing.lock().await;
+            let store = self.store.clone();
+            let (name, version) = (spec.name().to_owned(), spec.version().clone());
+            let existing = {
+                let version = version.clone();
+                blocking(move || store.manifest(&name, Some(&version))).await?
+            };
+            let package = match existing {
+                Some(p) if p.manifest.sha256 == sha256_hex(&content) => p,
+                Some(p) => {
+                    return Err(PublishError::Conflict {
+                        name: p.manifest.name,
+                        version,
+                    })
+                }
+                None => {
+                    let created = unix_now().as_millis() as u64;
+                    spec.sign(&content, &self.keypair, created)?
+                }
+            };
+            // Also for a package published before: its content may have gone missing.
+            let (store, to_store) = (self.store.clone(), package.clone());
+            blocking(move || store.put(&to_store, &content)).await?;
+            package
         };
-        let package = match existing {
-            Some(p) if p.manifest.sha256 == sha256_hex(&content) => p,
-            Some(p) => {
-                return Err(PublishError::Conflict {
-                    name: p.manifest.name,
-                    version,
-                })
-            }
-            None => {
-                let created = unix_now().as_millis() as u64;
-                let signed = spec.sign(&content, &self.keypair, created)?;
-                let (store, to_store) = (self.store.clone(), signed.clone());
-                blocking(move || store.put(&to_store, &content)).await?;
-                signed
-            }
-        };
-        self.remember(package.clone(), true);
+        self.remember(package.clone(), true, "publish")?;
 
         let m = &package.manifest;
         let record = serde_json::to_vec(&package).expect("a manifest serializes to JSON");

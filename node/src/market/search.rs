@@ -10,6 +10,7 @@ use semver::Version;
 use p2p_api::limits::MAX_SEARCH_LIMIT;
 use p2p_api::{LookupOutcome, Scope, SearchHit, SearchOutcome, SignedManifest};
 
+use super::owners::NameTaken;
 use super::{keys, Marketplace};
 use crate::network::protocol::SearchRequest;
 use crate::network::NetworkError;
@@ -27,11 +28,15 @@ pub enum LookupError {
     #[error("DHT record for {name} is invalid: {detail}")]
     InvalidRecord { name: String, detail: String },
     #[error(transparent)]
+    NameTaken(#[from] NameTaken),
+    #[error(transparent)]
     Network(NetworkError),
 }
 
 impl Marketplace {
-    /// Resolves the record of `name` (at `version`, or its latest) in the DHT and verifies it.
+    /// Resolves the record of `name` (at `version`, or its latest) in the DHT: the first record
+    /// that verifies, names this package and comes from the key that owns the name (the
+    /// network skips the others), verified again here.
     pub async fn lookup(
         &self,
         name: &str,
@@ -64,7 +69,7 @@ impl Marketplace {
             return Err(invalid(format!("record is for {} {}", m.name, m.version)));
         }
         self.metrics.dht_lookup.observe(elapsed.as_secs_f64());
-        self.remember(package.clone(), false);
+        self.remember(package.clone(), false, "dht")?;
         Ok(LookupOutcome {
             package,
             kad_requests: found.kad_requests,
@@ -121,9 +126,12 @@ impl Marketplace {
             answered += 1;
             for mut hit in response.hits {
                 if hit.package.verify().is_err() {
+                    self.metrics.rejected("search", "invalid");
                     continue;
                 }
-                self.remember(hit.package.clone(), false);
+                if self.remember(hit.package.clone(), false, "search").is_err() {
+                    continue;
+                }
                 hit.local = false;
                 merged
                     .entry(key_of(&hit))

@@ -23,12 +23,15 @@ use p2p_api::limits::MAX_CONTENT_BYTES;
 
 /// DHT messages carry small signed records only, never content (DESIGN.md).
 pub(super) const KAD_MAX_PACKET_BYTES: usize = 16 * 1024;
-/// Largest gossip message: a signed manifest with room to spare, or a benchmark probe.
-const GOSSIP_MAX_BYTES: usize = 256 * 1024;
+/// Largest gossip message: a signed manifest with room to spare, or a benchmark probe with
+/// its largest padding.
+const GOSSIP_MAX_BYTES: usize = 128 * 1024;
 /// Search responses carry at most a few hundred manifests.
 const SEARCH_MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
-/// The DHT store is bounded too, but large enough for benchmark-sized catalogues.
-const KAD_MAX_RECORDS: usize = 200_000;
+/// Requests are a query or a hash: small.
+const MAX_REQUEST_BYTES: u64 = 4 * 1024;
+/// Inbound request-response streams a connection may hold open at once.
+const MAX_CONCURRENT_STREAMS: usize = 32;
 
 #[derive(NetworkBehaviour)]
 pub(super) struct MarketBehaviour {
@@ -58,12 +61,16 @@ impl MarketBehaviour {
         kad_config
             .set_max_packet_size(KAD_MAX_PACKET_BYTES)
             .set_query_timeout(config.query_timeout)
-            .set_periodic_bootstrap_interval(config.periodic_bootstrap);
+            .set_periodic_bootstrap_interval(config.periodic_bootstrap)
+            // Every record and provider record a peer sends comes to the event loop, which
+            // checks it against the record policy and the store's quotas before storing it.
+            .set_record_filtering(kad::StoreInserts::FilterBoth);
+        let store_limits = config.store;
         let store_config = MemoryStoreConfig {
-            max_records: KAD_MAX_RECORDS,
-            max_value_bytes: KAD_MAX_PACKET_BYTES,
-            max_provided_keys: KAD_MAX_RECORDS,
-            ..MemoryStoreConfig::default()
+            max_records: store_limits.max_records,
+            max_value_bytes: store_limits.max_record_bytes,
+            max_provided_keys: store_limits.max_provider_keys,
+            max_providers_per_key: store_limits.max_providers_per_key,
         };
         let store = MemoryStore::with_config(peer_id, store_config);
         let mut kad = kad::Behaviour::with_config(peer_id, store, kad_config);
@@ -107,14 +114,17 @@ impl MarketBehaviour {
 
         let rr_config = request_response::Config::default()
             .with_request_timeout(config.request_timeout)
-            .with_max_concurrent_streams(256);
+            .with_max_concurrent_streams(MAX_CONCURRENT_STREAMS);
         let search = cbor::Behaviour::with_codec(
-            cbor::codec::Codec::default().set_response_size_maximum(SEARCH_MAX_RESPONSE_BYTES),
+            cbor::codec::Codec::default()
+                .set_request_size_maximum(MAX_REQUEST_BYTES)
+                .set_response_size_maximum(SEARCH_MAX_RESPONSE_BYTES),
             [(SEARCH_PROTOCOL, ProtocolSupport::Full)],
             rr_config.clone(),
         );
         let fetch = cbor::Behaviour::with_codec(
             cbor::codec::Codec::default()
+                .set_request_size_maximum(MAX_REQUEST_BYTES)
                 .set_response_size_maximum((MAX_CONTENT_BYTES + 64 * 1024) as u64),
             [(FETCH_PROTOCOL, ProtocolSupport::Full)],
             rr_config,

@@ -5,6 +5,7 @@ use std::time::Duration;
 use libp2p::Multiaddr;
 
 use super::connection_manager::{Watermarks, DEFAULT_GRACE};
+use super::store_guard::StoreLimits;
 
 /// The transport peers talk over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -23,7 +24,8 @@ pub enum TransportKind {
 /// peer), trimmed back to 32 peers whenever more than 64 are connected (sparing gossip mesh
 /// peers and peers active in the last 20 s), idle connections closed after 60 s, Kademlia
 /// queries and requests time out after 30 s and 15 s, the routing table refreshed every
-/// 5 minutes, gossipsub heartbeat every 500 ms.
+/// 5 minutes, gossipsub heartbeat every 500 ms, the DHT store bounded by [`StoreLimits`]'s
+/// defaults.
 #[derive(Debug, Clone)]
 pub struct NetworkConfig {
     pub transport: TransportKind,
@@ -41,6 +43,8 @@ pub struct NetworkConfig {
     pub periodic_bootstrap: Option<Duration>,
     pub request_timeout: Duration,
     pub gossip_heartbeat: Duration,
+    /// What other peers may store at this node (`store_guard.rs`).
+    pub store: StoreLimits,
 }
 
 impl Default for NetworkConfig {
@@ -57,6 +61,7 @@ impl Default for NetworkConfig {
             periodic_bootstrap: Some(Duration::from_secs(5 * 60)),
             request_timeout: Duration::from_secs(15),
             gossip_heartbeat: Duration::from_millis(500),
+            store: StoreLimits::default(),
         }
     }
 }

@@ -5,7 +5,10 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
-use libp2p::kad::{self, GetProvidersOk, GetRecordOk, QueryId, QueryResult, Quorum, RecordKey};
+use libp2p::kad::store::RecordStore;
+use libp2p::kad::{
+    self, GetProvidersOk, GetRecordOk, InboundRequest, QueryId, QueryResult, Quorum, RecordKey,
+};
 use libp2p::metrics::Recorder;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
@@ -21,7 +24,8 @@ use super::command::{Command, RecordLookup, Reply};
 use super::connection_manager::ConnectionManager;
 use super::error::{cause, NetworkError};
 use super::event::Event;
-use super::protocol::{FetchResponse, SearchResponse, ANNOUNCE_TOPIC};
+use super::protocol::{FetchResponse, SearchResponse, ANNOUNCE_TOPIC, KAD_PROTOCOL};
+use super::store_guard::StoreGuard;
 use crate::metrics::Metrics;
 
 /// A DHT lookup in flight. A record this node holds itself is kept aside: the lookup waits
@@ -51,6 +55,8 @@ struct PendingDials {
 const ENOUGH_PROVIDERS: usize = 3;
 /// How often the connection manager looks for connections to trim.
 const TRIM_INTERVAL: Duration = Duration::from_secs(1);
+/// How often the store's quotas forget records that expired.
+const RECONCILE_INTERVAL: Duration = Duration::from_secs(60);
 
 pub struct EventLoop {
     swarm: Swarm<MarketBehaviour>,
@@ -60,6 +66,7 @@ pub struct EventLoop {
     libp2p_metrics: libp2p::metrics::Metrics,
     topic: gossipsub::IdentTopic,
     connections: ConnectionManager,
+    store_guard: StoreGuard,
     pending_bootstrap: HashMap<QueryId, (Instant, Reply<BootstrapOutcome>)>,
     pending_dials: Vec<PendingDials>,
     pending_put_record: HashMap<QueryId, Reply<()>>,
@@ -78,10 +85,12 @@ impl EventLoop {
         metrics: Metrics,
         libp2p_metrics: libp2p::metrics::Metrics,
         connections: ConnectionManager,
+        store_guard: StoreGuard,
     ) -> Self {
         Self {
             swarm,
             connections,
+            store_guard,
             commands,
             events,
             metrics,
@@ -102,10 +111,16 @@ impl EventLoop {
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let mut trim = tokio::time::interval(TRIM_INTERVAL);
         trim.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut reconcile = tokio::time::interval(RECONCILE_INTERVAL);
+        reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = stop.wait_for(|stopped| *stopped) => break,
                 _ = trim.tick() => self.trim_connections(),
+                _ = reconcile.tick() => {
+                    let store = self.swarm.behaviour_mut().kad.store_mut();
+                    self.store_guard.reconcile(store);
+                }
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 command = self.commands.recv() => match command {
                     Some(command) => self.on_command(command),
@@ -212,7 +227,34 @@ impl EventLoop {
                 let size = self.routing_table_size();
                 self.metrics.routing_table_peers.set(size as i64);
             }
+            kad::Event::InboundRequest { request } => self.on_inbound_kad(request),
             _ => {}
+        }
+    }
+
+    /// A record or provider record a peer asks this node to store: checked against the record
+    /// policy and the store's quotas; what fails is counted and dropped.
+    fn on_inbound_kad(&mut self, request: InboundRequest) {
+        let outcome = match request {
+            InboundRequest::PutRecord {
+                source,
+                record: Some(record),
+                ..
+            } => {
+                self.connections.touch(&source, Instant::now());
+                let store = self.swarm.behaviour_mut().kad.store_mut();
+                self.store_guard.put(store, record)
+            }
+            InboundRequest::AddProvider {
+                record: Some(record),
+            } => {
+                let store = self.swarm.behaviour_mut().kad.store_mut();
+                self.store_guard.add_provider(store, record)
+            }
+            _ => Ok(()),
+        };
+        if let Err(refusal) = outcome {
+            self.metrics.rejected("dht", refusal.as_str());
         }
     }
 
@@ -257,6 +299,13 @@ impl EventLoop {
                 };
                 if found.peer.is_none() {
                     pending.local = Some(found.record.value);
+                    return;
+                }
+                // A record from a peer is taken only if the policy accepts it; the query goes
+                // on past one it refuses.
+                if let Err(refusal) = self.store_guard.check_found(&found.record) {
+                    tracing::debug!(peer = ?found.peer, refusal = refusal.as_str(), "refused a record found by a lookup");
+                    self.metrics.rejected("dht", refusal.as_str());
                     return;
                 }
                 if let Some(pending) = self.pending_get_record.remove(&id) {
@@ -359,10 +408,16 @@ impl EventLoop {
             return;
         };
         self.connections.touch(&peer_id, Instant::now());
+        let kad = &mut self.swarm.behaviour_mut().kad;
+        // Only peers that speak this node's Kademlia protocol belong in its routing table: a
+        // peer that does not would be handed out to others and dialed for nothing.
+        if !info.protocols.contains(&KAD_PROTOCOL) {
+            kad.remove_peer(&peer_id);
+            return;
+        }
         // Loopback addresses are only reachable when this node itself talks over loopback
         // (the local runtime); in a container they would point back at ourselves.
         let on_loopback = is_loopback(&info.observed_addr);
-        let kad = &mut self.swarm.behaviour_mut().kad;
         for addr in info.listen_addrs {
             if on_loopback || !is_loopback(&addr) {
                 kad.add_address(&peer_id, addr);
@@ -586,6 +641,8 @@ impl EventLoop {
             connections: info.connection_counters().num_established() as usize,
             routing_table_size: self.routing_table_size(),
             gossip_mesh_peers: mesh,
+            dht_records: self.swarm.behaviour_mut().kad.store_mut().records().count(),
+            dht_provider_keys: self.store_guard.provider_keys(),
         }
     }
 

@@ -16,6 +16,8 @@ mod event;
 mod event_loop;
 pub mod handshake;
 pub mod protocol;
+mod record_policy;
+mod store_guard;
 
 pub use client::Client;
 pub use command::RecordLookup;
@@ -24,6 +26,10 @@ pub use connection_manager::Watermarks;
 pub use error::{Cause, NetworkError};
 pub use event::Event;
 pub use event_loop::EventLoop;
+pub use record_policy::{RecordPolicy, Refusal};
+pub use store_guard::StoreLimits;
+
+use std::sync::Arc;
 
 use libp2p::identity::Keypair;
 use prometheus_client::registry::Registry;
@@ -31,6 +37,7 @@ use tokio::sync::mpsc;
 
 use crate::metrics::Metrics;
 use connection_manager::ConnectionManager;
+use store_guard::StoreGuard;
 
 /// Capacity of the command channel from clients to the event loop.
 const COMMAND_QUEUE: usize = 1024;
@@ -38,12 +45,14 @@ const COMMAND_QUEUE: usize = 1024;
 const EVENT_QUEUE: usize = 4096;
 
 /// Builds the swarm, starts listening and returns its three handles: the client, the stream
-/// of inbound events, and the event loop to spawn.
+/// of inbound events, and the event loop to spawn. `policy` decides which DHT records the
+/// node accepts.
 pub fn new(
     keypair: Keypair,
     config: &NetworkConfig,
     registry: &mut Registry,
     metrics: Metrics,
+    policy: Arc<dyn RecordPolicy>,
 ) -> Result<(Client, mpsc::Receiver<Event>, EventLoop), NetworkError> {
     let Watermarks { low, high } = config.watermarks;
     Watermarks::new(low, high, config.max_connections).map_err(NetworkError::Settings)?;
@@ -67,6 +76,7 @@ pub fn new(
         metrics,
         libp2p_metrics,
         connections,
+        StoreGuard::new(policy, config.store),
     );
     Ok((Client::new(command_tx), event_rx, event_loop))
 }

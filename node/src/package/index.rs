@@ -5,7 +5,7 @@
 //! It holds the packages this node stores (`local`) and those it heard announced on gossip
 //! or saw in network search results, so a search answers without the network.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use p2p_api::{SearchHit, SignedManifest};
 use semver::Version;
@@ -19,6 +19,8 @@ const EXACT_NAME_BONUS: f32 = 100.0;
 /// A short prefix can match many terms; expanding more than this many adds little.
 const MAX_PREFIX_TERMS: usize = 64;
 const MIN_PREFIX_CHARS: usize = 2;
+/// Packages known from the network (not stored here) the index keeps; the oldest go first.
+pub const MAX_REMOTE_PACKAGES: usize = 10_000;
 
 #[derive(Debug, Clone, Copy)]
 struct Posting {
@@ -30,13 +32,28 @@ struct Posting {
 struct Doc {
     package: SignedManifest,
     local: bool,
+    /// The terms it is indexed under, to take it out again.
+    terms: Vec<String>,
 }
 
-#[derive(Debug, Default)]
+/// The index. Documents live in slots; an evicted one leaves its slot free for the next.
+#[derive(Debug)]
 pub struct SearchIndex {
-    docs: Vec<Doc>,
+    slots: Vec<Option<Doc>>,
+    free: Vec<u32>,
     by_key: HashMap<(String, Version), u32>,
     terms: BTreeMap<String, Vec<Posting>>,
+    /// Remote documents, oldest first (a document stored here later stays listed and is
+    /// skipped when its turn comes).
+    remote_order: VecDeque<u32>,
+    remote: usize,
+    max_remote: usize,
+}
+
+impl Default for SearchIndex {
+    fn default() -> Self {
+        Self::with_remote_capacity(MAX_REMOTE_PACKAGES)
+    }
 }
 
 impl SearchIndex {
@@ -44,45 +61,70 @@ impl SearchIndex {
         Self::default()
     }
 
+    /// An index that keeps at most `max_remote` packages not stored here.
+    pub fn with_remote_capacity(max_remote: usize) -> Self {
+        Self {
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_key: HashMap::new(),
+            terms: BTreeMap::new(),
+            remote_order: VecDeque::new(),
+            remote: 0,
+            max_remote,
+        }
+    }
+
     /// Number of distinct (name, version) pairs known.
     pub fn len(&self) -> usize {
-        self.docs.len()
+        self.by_key.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.docs.is_empty()
+        self.by_key.is_empty()
+    }
+
+    fn docs(&self) -> impl Iterator<Item = &Doc> {
+        self.slots.iter().flatten()
+    }
+
+    fn doc(&self, slot: u32) -> &Doc {
+        self.slots[slot as usize]
+            .as_ref()
+            .expect("postings and keys point at live documents only")
     }
 
     /// Number of packages whose content this node stores.
     pub fn local_count(&self) -> usize {
-        self.docs.iter().filter(|d| d.local).count()
+        self.docs().filter(|d| d.local).count()
     }
 
     /// Every package whose content is stored locally.
     pub fn local_packages(&self) -> Vec<SignedManifest> {
-        self.docs
-            .iter()
+        self.docs()
             .filter(|d| d.local)
             .map(|d| d.package.clone())
             .collect()
     }
 
     /// Adds a verified manifest. Returns true when the index changed (a new package, or a
-    /// known one that is now stored locally).
+    /// known one that is now stored locally). Beyond [`MAX_REMOTE_PACKAGES`] packages not
+    /// stored here, the oldest of them is forgotten.
     pub fn insert(&mut self, package: SignedManifest, local: bool) -> bool {
         let key = (
             package.manifest.name.clone(),
             package.manifest.version.clone(),
         );
-        if let Some(&doc) = self.by_key.get(&key) {
-            let entry = &mut self.docs[doc as usize];
+        if let Some(&slot) = self.by_key.get(&key) {
+            let entry = self.slots[slot as usize]
+                .as_mut()
+                .expect("keys point at live documents only");
             if local && !entry.local {
                 entry.local = true;
+                self.remote -= 1;
                 return true;
             }
             return false;
         }
-        let doc = u32::try_from(self.docs.len()).expect("fewer than 2^32 packages");
         let mut weights: HashMap<String, u16> = HashMap::new();
         let mut add = |term: &str, weight: u16| {
             let w = weights.entry(term.to_owned()).or_default();
@@ -99,33 +141,99 @@ impl SearchIndex {
         for token in tokenize(&m.description) {
             add(&token, WEIGHT_DESCRIPTION);
         }
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(None);
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 packages")
+            }
+        };
+        let mut terms = Vec::with_capacity(weights.len());
         for (term, weight) in weights {
             self.terms
-                .entry(term)
+                .entry(term.clone())
                 .or_default()
-                .push(Posting { doc, weight });
+                .push(Posting { doc: slot, weight });
+            terms.push(term);
         }
-        self.by_key.insert(key, doc);
-        self.docs.push(Doc { package, local });
+        self.by_key.insert(key, slot);
+        self.slots[slot as usize] = Some(Doc {
+            package,
+            local,
+            terms,
+        });
+        if !local {
+            self.remote += 1;
+            self.remote_order.push_back(slot);
+            self.evict_beyond_capacity();
+        }
         true
+    }
+
+    /// Forgets the oldest remote packages while there are more than the capacity.
+    fn evict_beyond_capacity(&mut self) {
+        while self.remote > self.max_remote {
+            let Some(slot) = self.remote_order.pop_front() else {
+                return;
+            };
+            if self.slots[slot as usize].as_ref().is_some_and(|d| !d.local) {
+                self.remove(slot);
+                self.remote -= 1;
+            }
+        }
+    }
+
+    fn remove(&mut self, slot: u32) {
+        let Some(doc) = self.slots[slot as usize].take() else {
+            return;
+        };
+        for term in &doc.terms {
+            if let Some(postings) = self.terms.get_mut(term) {
+                postings.retain(|p| p.doc != slot);
+                if postings.is_empty() {
+                    self.terms.remove(term);
+                }
+            }
+        }
+        let m = &doc.package.manifest;
+        self.by_key.remove(&(m.name.clone(), m.version.clone()));
+        self.free.push(slot);
+    }
+
+    /// The content with this SHA-256 is no longer stored here (it went bad on disk): the
+    /// packages that hold it are known, but no longer local. Returns how many changed.
+    pub fn forget_content(&mut self, sha256: &str) -> usize {
+        let mut changed = Vec::new();
+        for (slot, doc) in self.slots.iter_mut().enumerate() {
+            if let Some(doc) = doc {
+                if doc.local && doc.package.manifest.sha256 == sha256 {
+                    doc.local = false;
+                    changed.push(slot as u32);
+                }
+            }
+        }
+        self.remote += changed.len();
+        self.remote_order.extend(&changed);
+        self.evict_beyond_capacity();
+        changed.len()
     }
 
     /// The package `name` at `version`, or its highest known version.
     pub fn get(&self, name: &str, version: Option<&Version>) -> Option<SearchHit> {
-        let doc = match version {
+        let slot = match version {
             Some(v) => self.by_key.get(&(name.to_owned(), v.clone())).copied(),
             None => self
                 .terms
                 .get(name)?
                 .iter()
-                .filter(|p| self.docs[p.doc as usize].package.manifest.name == name)
+                .filter(|p| self.doc(p.doc).package.manifest.name == name)
                 .max_by(|a, b| {
-                    let version = |p: &Posting| &self.docs[p.doc as usize].package.manifest.version;
+                    let version = |p: &Posting| &self.doc(p.doc).package.manifest.version;
                     version(a).cmp(version(b))
                 })
                 .map(|p| p.doc),
         }?;
-        let d = &self.docs[doc as usize];
+        let d = self.doc(slot);
         Some(SearchHit {
             package: d.package.clone(),
             local: d.local,
@@ -136,12 +244,12 @@ impl SearchIndex {
     /// Ranked matches of `query`, best first, at most `limit`.
     pub fn search(&self, query: &str, limit: usize) -> Vec<SearchHit> {
         let tokens = tokenize(query);
-        if tokens.is_empty() || limit == 0 || self.docs.is_empty() {
+        if tokens.is_empty() || limit == 0 || self.is_empty() {
             return Vec::new();
         }
-        // Scores accumulate in arrays indexed by document, touched only through the posting
+        // Scores accumulate in arrays indexed by slot, touched only through the posting
         // lists: a few microseconds even when thousands of documents match.
-        let n = self.docs.len();
+        let n = self.slots.len();
         let mut total = vec![0f32; n];
         let mut matched = vec![0u16; n];
         let mut best = vec![0f32; n];
@@ -189,7 +297,7 @@ impl SearchIndex {
             .map(|doc| {
                 let d = doc as usize;
                 let mut score = total[d];
-                if self.docs[d].package.manifest.name == whole {
+                if self.doc(doc).package.manifest.name == whole {
                     score += EXACT_NAME_BONUS;
                 }
                 (doc, matched[d], score)
@@ -197,8 +305,8 @@ impl SearchIndex {
             .collect();
         let rank = |a: &(u32, u16, f32), b: &(u32, u16, f32)| {
             let (ma, mb) = (
-                &self.docs[a.0 as usize].package.manifest,
-                &self.docs[b.0 as usize].package.manifest,
+                &self.doc(a.0).package.manifest,
+                &self.doc(b.0).package.manifest,
             );
             b.1.cmp(&a.1)
                 .then(b.2.total_cmp(&a.2))
@@ -213,7 +321,7 @@ impl SearchIndex {
         ranked
             .into_iter()
             .map(|(doc, _, score)| {
-                let d = &self.docs[doc as usize];
+                let d = self.doc(doc);
                 SearchHit {
                     package: d.package.clone(),
                     local: d.local,
@@ -330,5 +438,31 @@ mod tests {
             v
         );
         assert!(index.get("b", None).is_none());
+    }
+
+    #[test]
+    fn remote_packages_are_bounded_and_local_ones_kept() {
+        let mut index = SearchIndex::with_remote_capacity(3);
+        index.insert(pkg("mine", "1.0.0", "kept", &[]), true);
+        for i in 0..10 {
+            index.insert(pkg(&format!("remote{i}"), "1.0.0", "heard of", &[]), false);
+        }
+        assert_eq!((index.len(), index.local_count()), (4, 1));
+        assert!(index.get("remote0", None).is_none());
+        assert!(index.get("remote9", None).is_some());
+        assert_eq!(index.search("heard", 20).len(), 3);
+        assert_eq!(names(&index.search("kept", 20)), ["mine"]);
+        // Slots are reused: the arrays a search allocates do not grow with the churn.
+        assert!(index.slots.len() <= 5, "{}", index.slots.len());
+    }
+
+    #[test]
+    fn content_gone_bad_makes_a_package_remote() {
+        let mut index = SearchIndex::new();
+        let p = pkg("a", "1.0.0", "", &[]);
+        index.insert(p.clone(), true);
+        assert_eq!(index.forget_content(&p.manifest.sha256), 1);
+        assert_eq!((index.len(), index.local_count()), (1, 0));
+        assert!(!index.get("a", None).unwrap().local);
     }
 }

@@ -9,6 +9,7 @@ use libp2p::identity::{Keypair, PublicKey};
 use libp2p::PeerId;
 use p2p_api::limits::{
     MAX_CONTENT_BYTES, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_TAGS, MAX_TAG_CHARS,
+    MAX_VERSION_CHARS,
 };
 use p2p_api::{PackageManifest, SignedManifest};
 use semver::Version;
@@ -18,12 +19,16 @@ use sha2::{Digest, Sha256};
 pub enum ManifestError {
     #[error("invalid package name {0:?}: expected [a-z0-9][a-z0-9_-]{{0,63}}")]
     InvalidName(String),
-    #[error("invalid version {version:?}: {source}")]
+    #[error("invalid version {version:?}")]
     InvalidVersion {
         version: String,
         #[source]
         source: semver::Error,
     },
+    #[error("version is {0} characters long, at most {MAX_VERSION_CHARS} are allowed")]
+    VersionTooLong(usize),
+    #[error("invalid sha256 {0:?}: expected 64 lowercase hex digits")]
+    InvalidChecksum(String),
     #[error("description is {0} characters long, at most {MAX_DESCRIPTION_CHARS} are allowed")]
     DescriptionTooLong(usize),
     #[error("{0} tags given, at most {MAX_TAGS} are allowed")]
@@ -139,8 +144,18 @@ pub trait VerifyManifest {
 impl VerifyManifest for SignedManifest {
     fn verify(&self) -> Result<(), ManifestError> {
         let m = &self.manifest;
-        let tags: Vec<String> = m.tags.clone();
-        PackageSpec::new(&m.name, &m.version.to_string(), &m.description, &tags)?;
+        PackageSpec::new(&m.name, &m.version.to_string(), &m.description, &m.tags)?;
+        let valid_hash = m.sha256.len() == 64
+            && m.sha256
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !valid_hash {
+            return Err(ManifestError::InvalidChecksum(
+                m.sha256.chars().take(80).collect(),
+            ));
+        }
+        let size = usize::try_from(m.size).unwrap_or(usize::MAX);
+        check_content_size(size)?;
         let key_bytes = hex::decode(&m.publisher_key)
             .map_err(|e| ManifestError::BadPublisherKey(e.to_string()))?;
         let key = PublicKey::try_decode_protobuf(&key_bytes)
@@ -198,6 +213,10 @@ pub fn validate_name(name: &str) -> Result<(), ManifestError> {
 }
 
 pub fn parse_version(version: &str) -> Result<Version, ManifestError> {
+    let chars = version.chars().count();
+    if chars > MAX_VERSION_CHARS {
+        return Err(ManifestError::VersionTooLong(chars));
+    }
     Version::parse(version).map_err(|source| ManifestError::InvalidVersion {
         version: version.to_owned(),
         source,
@@ -263,6 +282,12 @@ mod tests {
                 matches!(spec("pkg", bad), Err(ManifestError::InvalidVersion { .. })),
                 "{bad:?} should be rejected"
             );
+        }
+        for long in ["1".repeat(306), format!("1.0.0+{}", "a".repeat(5000))] {
+            assert!(matches!(
+                spec("pkg", &long),
+                Err(ManifestError::VersionTooLong(_))
+            ));
         }
     }
 

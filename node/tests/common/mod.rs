@@ -24,6 +24,7 @@ pub fn config(dir: &std::path::Path) -> NodeConfig {
         data_dir: dir.to_owned(),
         api_addr: "127.0.0.1:0".parse().unwrap(),
         api_token: None,
+        api_header_timeout: p2p_node::daemon::HEADER_READ_TIMEOUT,
         network: NetworkConfig {
             listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
             gossip_heartbeat: Duration::from_millis(200),

@@ -7,8 +7,10 @@ use libp2p::Multiaddr;
 
 use crate::api::error::ApiError;
 use crate::api::extract::Json;
+use p2p_api::limits::{MAX_BOOTSTRAP_PEERS, MAX_MULTIADDR_CHARS};
 use p2p_api::{BootstrapOutcome, BootstrapRequest, Health, NodeStatus};
 
+use crate::api::bounds::{chars_at_most, in_range};
 use crate::api::AppState;
 
 /// A bootstrap of a large network over slow links can take a while.
@@ -31,12 +33,16 @@ pub(crate) async fn bootstrap(
     State(state): State<AppState>,
     Json(request): Json<BootstrapRequest>,
 ) -> Result<axum::Json<BootstrapOutcome>, ApiError> {
+    in_range("peers", request.peers.len(), 1, MAX_BOOTSTRAP_PEERS)?;
     let peers = request
         .peers
         .iter()
-        .map(|p| {
-            p.parse::<Multiaddr>()
-                .map_err(|e| ApiError::bad_request(format!("invalid multiaddr {p:?}: {e}")))
+        .enumerate()
+        .map(|(i, p)| {
+            chars_at_most(&format!("peers[{i}]"), p, MAX_MULTIADDR_CHARS)?;
+            p.parse::<Multiaddr>().map_err(|e| {
+                ApiError::bad_request(format!("peers[{i}]: invalid multiaddr {p:?}: {e}"))
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let outcome = state

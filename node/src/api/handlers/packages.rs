@@ -6,12 +6,15 @@ use base64::Engine;
 
 use crate::api::error::ApiError;
 use crate::api::extract::{Json, Path, Query};
-use p2p_api::limits::DEFAULT_SEARCH_LIMIT;
+use p2p_api::limits::{
+    DEFAULT_SEARCH_LIMIT, MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, MAX_SEARCH_TIMEOUT_MS,
+};
 use p2p_api::{
     InstallOutcome, InstallRequest, LookupOutcome, PublishOutcome, PublishRequest, Scope,
     SearchHit, SearchOutcome, SearchParams, SignedManifest, VersionParam,
 };
 
+use crate::api::bounds::{at_most, chars_at_most, in_range};
 use crate::api::AppState;
 use crate::package::{parse_version, PackageSpec};
 
@@ -67,13 +70,22 @@ pub(crate) async fn search(
     Query(params): Query<SearchParams>,
 ) -> Result<axum::Json<SearchOutcome>, ApiError> {
     if params.q.trim().is_empty() {
-        return Err(ApiError::bad_request("query parameter q is empty"));
+        return Err(ApiError::bad_request("q: the query is empty"));
     }
-    let limit = params.limit.unwrap_or(DEFAULT_SEARCH_LIMIT);
+    chars_at_most("q", &params.q, MAX_QUERY_CHARS)?;
+    let limit = at_most(
+        "limit",
+        params.limit.unwrap_or(DEFAULT_SEARCH_LIMIT),
+        MAX_SEARCH_LIMIT,
+    )?;
+    let timeout_ms = params
+        .timeout_ms
+        .map(|t| in_range("timeout_ms", t, 1, MAX_SEARCH_TIMEOUT_MS))
+        .transpose()?;
     let outcome = match params.scope {
         Scope::Local => state.market.search_local(&params.q, limit),
         Scope::Network => {
-            let deadline = params.timeout_ms.map_or(
+            let deadline = timeout_ms.map_or(
                 state.market.deadlines().network_search,
                 Duration::from_millis,
             );

@@ -1,38 +1,41 @@
+//! The benchmark endpoints under `/bench`. Every count, concurrency, size and duration a
+//! request gives is checked against `p2p_api::limits` before any work starts.
+
 use axum::extract::State;
 use axum::http::StatusCode;
-
-use crate::api::error::ApiError;
-use crate::api::extract::Json;
 use p2p_api::limits::{
-    MAX_PHASE_CONCURRENCY, MAX_PHASE_OPERATIONS, MAX_PROBE_PADDING, MAX_RTT_TIMEOUT_MS,
+    MAX_GOSSIP_DURATION_MS, MAX_GOSSIP_INTERVAL_MS, MAX_GOSSIP_PROBES, MAX_PHASE_CONCURRENCY,
+    MAX_PHASE_OPERATIONS, MAX_PROBE_PADDING, MAX_QUERY_CHARS, MAX_RTT_COUNT, MAX_RTT_TARGETS,
+    MAX_RTT_TIMEOUT_MS, MAX_SEARCH_LIMIT, MAX_SEARCH_TIMEOUT_MS,
 };
 use p2p_api::{
     DhtLookupBench, GossipBench, GossipPublished, GossipReceived, PhaseResult, RttProbe, RttResult,
     SearchBench,
 };
 
+use crate::api::bounds::{at_most, chars_at_most, in_range, product_at_most};
+use crate::api::error::ApiError;
+use crate::api::extract::Json;
 use crate::api::AppState;
 use crate::network::handshake;
+use crate::package::validate_name;
 
-fn check_bounds(what: &str, count: usize, concurrency: usize) -> Result<(), ApiError> {
-    if count > MAX_PHASE_OPERATIONS {
-        return Err(ApiError::bad_request(format!(
-            "{count} {what} asked, at most {MAX_PHASE_OPERATIONS} per request"
-        )));
-    }
-    if concurrency == 0 || concurrency > MAX_PHASE_CONCURRENCY {
-        return Err(ApiError::bad_request(format!(
-            "concurrency {concurrency} is out of range 1..={MAX_PHASE_CONCURRENCY}"
-        )));
-    }
-    Ok(())
+/// The longest an RTT probe may keep a node busy in all (targets × count × timeout).
+const MAX_RTT_BUDGET_MS: u64 = 600_000;
+
+fn concurrency(value: usize) -> Result<usize, ApiError> {
+    in_range("concurrency", value, 1, MAX_PHASE_CONCURRENCY)
 }
 
 pub(crate) async fn dht_lookup(
     State(state): State<AppState>,
     Json(phase): Json<DhtLookupBench>,
 ) -> Result<axum::Json<PhaseResult>, ApiError> {
-    check_bounds("keys", phase.keys.len(), phase.concurrency)?;
+    at_most("keys", phase.keys.len(), MAX_PHASE_OPERATIONS)?;
+    concurrency(phase.concurrency)?;
+    for (i, key) in phase.keys.iter().enumerate() {
+        validate_name(key).map_err(|e| ApiError::bad_request(format!("keys[{i}]: {e}")))?;
+    }
     Ok(axum::Json(state.market.dht_lookup_phase(phase).await))
 }
 
@@ -40,7 +43,17 @@ pub(crate) async fn search(
     State(state): State<AppState>,
     Json(phase): Json<SearchBench>,
 ) -> Result<axum::Json<PhaseResult>, ApiError> {
-    check_bounds("queries", phase.queries.len(), phase.concurrency)?;
+    at_most("queries", phase.queries.len(), MAX_PHASE_OPERATIONS)?;
+    concurrency(phase.concurrency)?;
+    for (i, query) in phase.queries.iter().enumerate() {
+        chars_at_most(&format!("queries[{i}]"), query, MAX_QUERY_CHARS)?;
+    }
+    if let Some(limit) = phase.limit {
+        at_most("limit", limit, MAX_SEARCH_LIMIT)?;
+    }
+    if let Some(timeout) = phase.timeout_ms {
+        in_range("timeout_ms", timeout, 1, MAX_SEARCH_TIMEOUT_MS)?;
+    }
     Ok(axum::Json(state.market.search_phase(phase).await))
 }
 
@@ -48,13 +61,15 @@ pub(crate) async fn gossip(
     State(state): State<AppState>,
     Json(phase): Json<GossipBench>,
 ) -> Result<axum::Json<GossipPublished>, ApiError> {
-    check_bounds("messages", phase.count, 1)?;
-    if phase.payload_bytes > MAX_PROBE_PADDING {
-        return Err(ApiError::bad_request(format!(
-            "payload_bytes {} is over the limit of {MAX_PROBE_PADDING}",
-            phase.payload_bytes
-        )));
-    }
+    in_range("count", phase.count, 1, MAX_GOSSIP_PROBES)?;
+    at_most("payload_bytes", phase.payload_bytes, MAX_PROBE_PADDING)?;
+    in_range("interval_ms", phase.interval_ms, 0, MAX_GOSSIP_INTERVAL_MS)?;
+    product_at_most(
+        "count × interval_ms",
+        phase.count as u64,
+        phase.interval_ms,
+        MAX_GOSSIP_DURATION_MS,
+    )?;
     Ok(axum::Json(state.market.gossip_phase(phase).await))
 }
 
@@ -69,20 +84,28 @@ pub(crate) async fn gossip_clear(State(state): State<AppState>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-pub(crate) async fn rtt(Json(phase): Json<RttProbe>) -> Result<axum::Json<RttResult>, ApiError> {
-    check_bounds("handshakes", phase.targets.len() * phase.count, 1)?;
-    if phase.timeout_ms == 0 || phase.timeout_ms > MAX_RTT_TIMEOUT_MS {
-        return Err(ApiError::bad_request(format!(
-            "timeout_ms {} is out of range 1..={MAX_RTT_TIMEOUT_MS}",
-            phase.timeout_ms
-        )));
-    }
-    let timeout = std::time::Duration::from_millis(phase.timeout_ms);
-    let mut targets = Vec::with_capacity(phase.targets.len());
-    for target in phase.targets {
+pub(crate) async fn rtt(Json(probe): Json<RttProbe>) -> Result<axum::Json<RttResult>, ApiError> {
+    in_range("targets", probe.targets.len(), 1, MAX_RTT_TARGETS)?;
+    in_range("count", probe.count, 1, MAX_RTT_COUNT)?;
+    in_range("timeout_ms", probe.timeout_ms, 1, MAX_RTT_TIMEOUT_MS)?;
+    let handshakes = product_at_most(
+        "targets × count",
+        probe.targets.len() as u64,
+        probe.count as u64,
+        MAX_PHASE_OPERATIONS as u64,
+    )?;
+    product_at_most(
+        "targets × count × timeout_ms",
+        handshakes,
+        probe.timeout_ms,
+        MAX_RTT_BUDGET_MS,
+    )?;
+    let timeout = std::time::Duration::from_millis(probe.timeout_ms);
+    let mut targets = Vec::with_capacity(probe.targets.len());
+    for target in probe.targets {
         let started = std::time::Instant::now();
         let (samples, errors) =
-            handshake::handshake_times(phase.bind, target, phase.count, timeout).await;
+            handshake::handshake_times(probe.bind, target, probe.count, timeout).await;
         targets.push(PhaseResult {
             samples,
             errors,
