@@ -28,9 +28,9 @@ orchestrator=target/x86_64-unknown-linux-gnu/release/orchestrator
 
 echo "== compose file"
 if command -v docker-compose >/dev/null; then
-    docker-compose -f compose/docker-compose.yml config -q && echo "docker-compose config: valid"
+    P2P_NODE_API_TOKEN=check docker-compose -f compose/docker-compose.yml config -q && echo "docker-compose config: valid"
 elif docker compose version >/dev/null 2>&1; then
-    docker compose -f compose/docker-compose.yml config -q && echo "docker compose config: valid"
+    P2P_NODE_API_TOKEN=check docker compose -f compose/docker-compose.yml config -q && echo "docker compose config: valid"
 else
     echo "neither docker-compose nor docker compose is installed" >&2
     exit 1

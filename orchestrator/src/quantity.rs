@@ -61,7 +61,8 @@ pub fn parse(text: &str) -> Result<(f64, Dimension), String> {
 /// Parses a non-negative duration such as `20ms` or `1.5s`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     match parse(text)? {
-        (v, Dimension::Seconds) if v >= 0.0 => Ok(Duration::from_secs_f64(v)),
+        (v, Dimension::Seconds) if v >= 0.0 => Duration::try_from_secs_f64(v)
+            .map_err(|_| format!("{text:?} is longer than any duration this can hold")),
         (0.0, Dimension::Plain) => Ok(Duration::ZERO),
         (_, Dimension::Seconds) => Err(format!("{text:?} is negative")),
         _ => Err(format!(
@@ -151,6 +152,9 @@ mod tests {
             .contains("expected a duration"));
         assert!(parse_duration("-1s").unwrap_err().contains("negative"));
         assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert!(parse_duration("1e300s")
+            .unwrap_err()
+            .contains("longer than"));
         assert_eq!(parse_bandwidth("10mbit").unwrap(), 10_000_000);
         assert_eq!(parse_bandwidth("1.5Gbit").unwrap(), 1_500_000_000);
         assert!(parse_bandwidth("0mbit").is_err() && parse_bandwidth("fast").is_err());

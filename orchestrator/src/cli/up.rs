@@ -132,6 +132,7 @@ pub(super) async fn run(args: UpArgs) -> ExitCode {
             idle_timeout_secs: IDLE_TIMEOUT_SECS,
             cpus: scenario.resources.cpus,
             memory_bytes: scenario.resources.memory_bytes,
+            api_token: None,
         },
         scenario,
         runtime: args.runtime,

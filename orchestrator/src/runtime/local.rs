@@ -32,6 +32,8 @@ pub struct LocalRuntime {
     binary: PathBuf,
     slots: Vec<PeerSlot>,
     args: Vec<Vec<String>>,
+    /// What every node (and the CLI next to it) runs with.
+    env: Vec<(String, String)>,
     children: Vec<Option<Child>>,
 }
 
@@ -43,6 +45,7 @@ impl LocalRuntime {
             binary: PathBuf::new(),
             slots: Vec::new(),
             args: Vec::new(),
+            env: Vec::new(),
             children: Vec::new(),
         }
     }
@@ -55,6 +58,7 @@ impl LocalRuntime {
         progress: &indicatif::ProgressBar,
     ) -> Result<Vec<PeerSlot>, InfraError> {
         self.binary = binary.to_owned();
+        self.env = options.env();
         std::fs::create_dir_all(&self.work_dir).map_err(InfraError::io(format!(
             "creating {}",
             self.work_dir.display()
@@ -100,7 +104,7 @@ impl LocalRuntime {
             .map_err(InfraError::io(format!("opening the log of {}", slot.name)))?;
         Command::new(&self.binary)
             .args(args)
-            .envs(super::NODE_ENV)
+            .envs(self.env.iter().cloned())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -188,6 +192,7 @@ impl LocalRuntime {
             Command::new(&self.binary)
                 .args(args)
                 .args(["--node", &slot.api_url()])
+                .envs(self.env.iter().cloned())
                 .kill_on_drop(true)
                 .output(),
         )

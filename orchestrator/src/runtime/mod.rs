@@ -41,18 +41,36 @@ impl PeerSlot {
 
 /// Environment of every node. glibc gives each thread that allocates its own malloc arena;
 /// two arenas keep a node's resident memory close to what it uses.
-pub(crate) const NODE_ENV: [(&str, &str); 2] = [
+const NODE_ENV: [(&str, &str); 2] = [
     ("RUST_LOG", "info,libp2p_gossipsub=warn,libp2p_kad=warn"),
     ("MALLOC_ARENA_MAX", "2"),
 ];
+/// The variable the node (and its CLI) reads its API token from.
+pub const API_TOKEN_ENV: &str = "P2P_NODE_API_TOKEN";
 
 /// How each node is started.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct NodeOptions {
     pub max_connections: u32,
     pub idle_timeout_secs: u64,
     pub cpus: Option<f64>,
     pub memory_bytes: Option<u64>,
+    /// The run's API token: every node requires it, the orchestrator and the CLI send it.
+    pub api_token: Option<String>,
+}
+
+impl NodeOptions {
+    /// The environment a node (and the CLI next to it) runs with.
+    pub(crate) fn env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = NODE_ENV
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        if let Some(token) = &self.api_token {
+            env.push((API_TOKEN_ENV.to_owned(), token.clone()));
+        }
+        env
+    }
 }
 
 /// `p2p-node run` arguments for a peer: listen address and API inside its slot, nothing to

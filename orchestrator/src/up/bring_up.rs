@@ -90,7 +90,7 @@ async fn start_peers(
     let count = options.scenario.peers;
     let bar = progress::counter(progress, count as u64);
     let slots = match runtime
-        .launch(count, &plan.binary, options.node, &bar)
+        .launch(count, &plan.binary, plan.node.clone(), &bar)
         .await
     {
         Ok(slots) => slots,
@@ -106,7 +106,7 @@ async fn start_peers(
         .build()
         .map_err(|e| vec![format!("HTTP client: {}", chain(&e))])?;
     let healthy = futures::future::join_all(slots.iter().map(|slot| {
-        let api = ApiClient::with_http(&slot.api_url(), None, http.clone());
+        let api = ApiClient::with_http(&slot.api_url(), plan.node.api_token.clone(), http.clone());
         let bar = &bar;
         async move {
             let peer_id = wait_healthy(&api, HEALTH_DEADLINE).await;

@@ -42,6 +42,7 @@ pub struct UpOptions {
     pub keep: bool,
     pub subnet: Option<Ipv4Net>,
     pub node_binary: Option<PathBuf>,
+    /// How nodes start; `up` sets the run's own API token.
     pub node: NodeOptions,
     pub seed: u64,
     /// An existing Prometheus to point at the run's targets.
@@ -102,6 +103,8 @@ struct Collected {
 /// Everything a run settles before it starts anything.
 struct RunPlan {
     id: String,
+    /// The nodes' options, with the run's API token.
+    node: NodeOptions,
     started_at: chrono::DateTime<chrono::Utc>,
     started: Instant,
     binary: PathBuf,
@@ -149,6 +152,10 @@ pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
         prometheus::explain(url, &options.results_root).await;
     }
     let plan = RunPlan {
+        node: NodeOptions {
+            api_token: Some(api_token()),
+            ..options.node.clone()
+        },
         id: run_id,
         started_at,
         started: Instant::now(),
@@ -166,6 +173,11 @@ pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
         signal = shutdown_signal() => interrupted(&plan.id, signal).await,
     };
     finish(&options, plan, runtime_kind, collected)
+}
+
+/// A token of 128 random bits, new for every run: the peers' APIs accept no other.
+fn api_token() -> String {
+    format!("{:032x}", rand::random::<u128>())
 }
 
 async fn choose_runtime(options: &UpOptions, run_id: &str) -> Result<Runtime, UpError> {

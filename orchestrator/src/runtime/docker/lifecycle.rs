@@ -15,7 +15,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures::StreamExt;
 
-use super::super::{docker_err, node_args, CliRun, InfraError, NodeOptions, PeerSlot, NODE_ENV};
+use super::super::{docker_err, node_args, CliRun, InfraError, NodeOptions, PeerSlot};
 use super::{DockerRuntime, API_PORT, P2P_PORT};
 
 /// Grace period between SIGTERM and SIGKILL when a peer is stopped.
@@ -179,7 +179,14 @@ pub(super) async fn create_and_start(
     let body = ContainerCreateBody {
         image: Some(image.to_owned()),
         cmd: Some(cmd),
-        env: Some(NODE_ENV.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        // The CLI run next to the node (`docker exec`) inherits it, token included.
+        env: Some(
+            options
+                .env()
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+        ),
         labels: Some(labels),
         host_config: Some(HostConfig {
             network_mode: Some(network.to_owned()),

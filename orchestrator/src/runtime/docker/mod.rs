@@ -136,12 +136,12 @@ impl DockerRuntime {
         progress.set_message("starting containers");
         progress.set_length(count as u64);
         let labels = self.labels();
-        let docker = &self.docker;
+        let (docker, options) = (&self.docker, &options);
         let started: Vec<Result<(), InfraError>> = futures::stream::iter(&slots)
             .map(|slot| {
                 let (image, network, labels) = (image.clone(), network.clone(), labels.clone());
                 async move {
-                    lifecycle::create_and_start(docker, slot, &image, &network, labels, &options)
+                    lifecycle::create_and_start(docker, slot, &image, &network, labels, options)
                         .await?;
                     progress.inc(1);
                     Ok(())
