@@ -523,3 +523,48 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     node.shutdown().await;
 }
+
+/// Two publishes of the same name and version with different content at once: exactly one
+/// wins, and what the node indexes is what it stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_publishes_of_one_name_and_version_have_one_winner() {
+    let node = common::start_node().await;
+    let router = node.node.api_router();
+    for pair in 0..20 {
+        let name = format!("race-{pair}");
+        let (a, b) = tokio::join!(
+            call(
+                &router,
+                post_json("/packages", publish_body(&name, "1.0.0", b"first"))
+            ),
+            call(
+                &router,
+                post_json("/packages", publish_body(&name, "1.0.0", b"second"))
+            ),
+        );
+        let mut statuses = [a.0, b.0];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::CREATED, StatusCode::CONFLICT],
+            "pair {pair}"
+        );
+        let known = node.node.market().known(&name, None).unwrap();
+        let stored: Value = serde_json::from_slice(
+            &std::fs::read(
+                node.dir
+                    .path()
+                    .join("packages")
+                    .join(&name)
+                    .join("1.0.0.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            stored["sha256"], known.package.manifest.sha256,
+            "pair {pair}"
+        );
+    }
+    node.node.shutdown().await;
+}

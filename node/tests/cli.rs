@@ -98,16 +98,6 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn bootstrap_again(api: &str, peers: &[&str]) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = p2p_api::ApiClient::new(api, None).unwrap();
-    let peers = peers.iter().map(|p| (*p).to_owned()).collect();
-    let _ = runtime.block_on(client.bootstrap(peers));
-}
-
 fn until(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + WAIT;
     while !check() {
@@ -121,22 +111,10 @@ fn three_nodes_publish_search_and_install_through_the_cli() {
     let first = Daemon::start(None);
     let second = Daemon::start(Some(&first.listen));
     let third = Daemon::start(Some(&first.listen));
-    for (node, other) in [(&second, &third), (&third, &second)] {
-        let mut last_try = Instant::now();
+    for node in [&second, &third] {
         until("the bootstrap", || {
             let status: NodeStatus =
                 serde_json::from_str(&ok(&["status", "--json", "--node", &node.api])).unwrap();
-            if status.network.gossip_mesh_peers == 0 && last_try.elapsed() > Duration::from_secs(5)
-            {
-                // See `start_network` in tests/common: a node is now and then left without a
-                // connection after its bootstrap; bootstrap it again through the API.
-                eprintln!(
-                    "no gossip mesh peer yet, bootstrapping again: {:?}",
-                    status.network
-                );
-                bootstrap_again(&node.api, &[&first.listen, &other.listen]);
-                last_try = Instant::now();
-            }
             status.network.gossip_mesh_peers > 0
         });
     }

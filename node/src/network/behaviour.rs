@@ -19,6 +19,7 @@ use super::protocol::{
     FetchRequest, FetchResponse, SearchRequest, SearchResponse, ANNOUNCE_TOPIC, FETCH_PROTOCOL,
     IDENTIFY_PROTOCOL, KAD_PROTOCOL, SEARCH_PROTOCOL,
 };
+use super::tcp_dial::TcpDialFromListenIp;
 use p2p_api::limits::MAX_CONTENT_BYTES;
 
 /// DHT messages carry small signed records only, never content (DESIGN.md).
@@ -161,11 +162,14 @@ pub(super) fn build_swarm(
     }
     let swarm = match config.transport {
         TransportKind::Tcp => builder
-            .with_tcp(
-                tcp::Config::default().nodelay(true),
-                noise::Config::new,
-                yamux::Config::default,
-            )
+            .with_other_transport(|key| {
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
+                    TcpDialFromListenIp::new(tcp::Config::default().nodelay(true), &config.listen)
+                        .upgrade(upgrade::Version::V1Lazy)
+                        .authenticate(noise::Config::new(key)?)
+                        .multiplex(yamux::Config::default()),
+                )
+            })
             .map_err(build_err("transport"))?
             .with_bandwidth_metrics(registry)
             .with_behaviour(behaviour)

@@ -18,6 +18,7 @@ pub mod handshake;
 pub mod protocol;
 mod record_policy;
 mod store_guard;
+mod tcp_dial;
 
 pub use client::Client;
 pub use command::RecordLookup;
