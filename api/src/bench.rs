@@ -6,6 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use serde::{Deserialize, Serialize};
 
 use crate::market::Scope;
+use crate::transport::Transport;
 
 /// The outcome of a benchmark request on one node: one sample per successful operation, in
 /// seconds, and one message per failed one.
@@ -79,13 +80,17 @@ pub struct GossipReceived {
     pub samples: Vec<GossipSample>,
 }
 
-/// `POST /bench/rtt`: round trips to other peers, timed as TCP handshakes on their libp2p
-/// port.
+/// `POST /bench/rtt`: round trips to other peers with no application work in between: TCP
+/// handshakes on their libp2p port (a SYN there, a SYN-ACK back), or for QUIC a packet of
+/// an unknown version answered by a version negotiation packet.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RttProbe {
     /// `ip:port` of each peer's libp2p listener.
     pub targets: Vec<SocketAddr>,
-    /// Handshakes per target.
+    /// The listeners' transport (TCP unless given).
+    #[serde(default)]
+    pub transport: Transport,
+    /// Round trips per target.
     pub count: usize,
     /// Source address to send from (the node's own, when it has several).
     pub bind: Option<IpAddr>,
@@ -95,6 +100,18 @@ pub struct RttProbe {
 
 fn default_rtt_timeout_ms() -> u64 {
     5_000
+}
+
+/// `POST /bench/connect`: new connections to peers, timed from the dial to the established
+/// connection (for TCP: the TCP, Noise and Yamux handshakes; for QUIC: the QUIC handshake),
+/// each closed again once established. The samples are one per peer; the peers are dialed
+/// one after the other so that they do not queue behind each other.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConnectBench {
+    /// libp2p addresses, each ending in `/p2p/<peer id>`.
+    pub peers: Vec<String>,
+    #[serde(default = "default_rtt_timeout_ms")]
+    pub timeout_ms: u64,
 }
 
 /// One [`PhaseResult`] per target of an [`RttProbe`], in the same order.

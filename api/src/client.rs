@@ -8,8 +8,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::bench::{
-    DhtLookupBench, GossipBench, GossipPublished, GossipReceived, PhaseResult, RttProbe, RttResult,
-    SearchBench,
+    ConnectBench, DhtLookupBench, GossipBench, GossipPublished, GossipReceived, PhaseResult,
+    RttProbe, RttResult, SearchBench,
 };
 use crate::error::ErrorBody;
 use crate::market::{
@@ -208,6 +208,11 @@ impl ApiClient {
 
     pub async fn rtt(&self, probe: &RttProbe) -> Result<RttResult, ClientError> {
         self.call(Method::POST, routes::BENCH_RTT, Some(probe), &[])
+            .await
+    }
+
+    pub async fn connect_bench(&self, bench: &ConnectBench) -> Result<PhaseResult, ClientError> {
+        self.call(Method::POST, routes::BENCH_CONNECT, Some(bench), &[])
             .await
     }
 

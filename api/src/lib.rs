@@ -10,6 +10,7 @@
 //! - [`limits`]: every bound the node enforces on its input, so clients can stay inside them.
 //! - [`metrics`]: the Prometheus metric names of `shared/DESIGN.md`.
 //! - [`stats`]: exact percentiles of raw samples, as every side summarises them.
+//! - [`transport`]: the wire peers talk over (TCP or QUIC).
 //! - [`client`]: a typed client of the API.
 //! - [`error`]: the JSON error body.
 
@@ -23,10 +24,11 @@ pub mod node;
 pub mod package;
 pub mod routes;
 pub mod stats;
+pub mod transport;
 
 pub use bench::{
-    DhtLookupBench, GossipBench, GossipPublished, GossipReceived, GossipSample, PhaseResult,
-    RttProbe, RttResult, SearchBench,
+    ConnectBench, DhtLookupBench, GossipBench, GossipPublished, GossipReceived, GossipSample,
+    PhaseResult, RttProbe, RttResult, SearchBench,
 };
 pub use client::{ApiClient, ClientError};
 pub use error::ErrorBody;
@@ -36,3 +38,4 @@ pub use market::{
 };
 pub use node::{BootstrapOutcome, BootstrapRequest, Health, NetworkStatus, NodeStatus};
 pub use package::{PackageManifest, SearchHit, SignedManifest};
+pub use transport::Transport;

@@ -35,6 +35,8 @@ pub const MAX_SEARCH_TIMEOUT_MS: u64 = 60_000;
 pub const MAX_RTT_TARGETS: usize = 64;
 /// Most handshakes per target of one RTT probe.
 pub const MAX_RTT_COUNT: usize = 100;
+/// Most peers one connect benchmark dials.
+pub const MAX_CONNECT_PEERS: usize = 64;
 /// Most gossip probes one request may publish.
 pub const MAX_GOSSIP_PROBES: usize = 10_000;
 /// Longest pause between two gossip probes, in milliseconds.

@@ -22,7 +22,9 @@ pub struct PublishOutcome {
     pub package: SignedManifest,
     /// Whether at least one peer stored the DHT record.
     pub dht_record_stored: bool,
-    /// Whether the provider record reached at least one peer.
+    /// Whether this node provides the content. The provider record is announced to the
+    /// closest peers in the background (its lookup takes several round trips); until then
+    /// installers reach this node as the publisher the manifest names.
     pub providing: bool,
     /// Whether the announcement went out on gossip.
     pub announced: bool,

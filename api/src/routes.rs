@@ -17,6 +17,7 @@ pub const BENCH_SEARCH: &str = "/bench/search";
 pub const BENCH_GOSSIP: &str = "/bench/gossip";
 pub const BENCH_GOSSIP_RECEIVED: &str = "/bench/gossip/received";
 pub const BENCH_RTT: &str = "/bench/rtt";
+pub const BENCH_CONNECT: &str = "/bench/connect";
 
 /// The path of package `name` ([`PACKAGE`]).
 pub fn package(name: &str) -> String {

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use p2p_benches::cpu::process_cpu_time;
+use p2p_benches::network::Wire;
 use p2p_benches::scratch::Scratch;
 use p2p_benches::{report, BenchNetwork, MemoryMetrics};
-use p2p_node::network::TransportKind;
 
 fn main() -> anyhow::Result<()> {
     let n: usize = std::env::args().nth(1).map_or(Ok(100), |a| a.parse())?;
@@ -23,7 +23,7 @@ fn main() -> anyhow::Result<()> {
     let _scratch = Scratch::install(&rt)?;
     let memory = MemoryMetrics::start();
     let (cpu0, t0) = (process_cpu_time(), Instant::now());
-    let mut net = rt.block_on(BenchNetwork::start(n, TransportKind::Memory))?;
+    let mut net = rt.block_on(BenchNetwork::start(n, Wire::Memory))?;
     let formed = t0.elapsed();
     let cpu = process_cpu_time().zip(cpu0).map(|(a, b)| a - b);
     let mut conns = Vec::new();

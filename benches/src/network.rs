@@ -23,6 +23,35 @@ const WORDS: &[&str] = &[
     "queue", "graph", "math", "stats", "plot", "net", "stream", "parser", "client", "server",
 ];
 
+/// The wire a bench network talks over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// TCP + Noise + Yamux on loopback.
+    Tcp,
+    /// QUIC on loopback.
+    Quic,
+    /// libp2p's in-process memory transport + Noise + Yamux: for networks of hundreds of
+    /// nodes, which sockets would run out of file descriptors for.
+    Memory,
+}
+
+impl Wire {
+    fn kind(self) -> TransportKind {
+        match self {
+            Self::Tcp | Self::Quic => TransportKind::Ip,
+            Self::Memory => TransportKind::Memory,
+        }
+    }
+
+    fn listen(self) -> &'static str {
+        match self {
+            Self::Tcp => "/ip4/127.0.0.1/tcp/0",
+            Self::Quic => "/ip4/127.0.0.1/udp/0/quic-v1",
+            Self::Memory => "/memory/0",
+        }
+    }
+}
+
 /// One DHT lookup of a published package and how long it took.
 pub struct TimedLookup {
     pub name: String,
@@ -41,29 +70,22 @@ pub struct BenchNetwork {
     pub nodes: Vec<BenchNode>,
     /// Published package names and the index of their publisher.
     pub packages: Vec<(String, usize)>,
-    transport: TransportKind,
+    transport: Wire,
 }
 
 /// Settings for a bench node. The node's connection manager keeps it at 32–64 connected peers
 /// (the node's defaults); the hard cap stays at 256, well above that, because one Kademlia
 /// bootstrap reaches 130–300 peers within seconds, all inside the manager's grace period, and
 /// a cap of 128 had the joining node deny its own dials half-way through its bootstrap.
-pub fn node_config(
-    dir: &std::path::Path,
-    transport: TransportKind,
-    network_size: usize,
-) -> NodeConfig {
-    let listen = match transport {
-        TransportKind::Tcp => "/ip4/127.0.0.1/tcp/0",
-        TransportKind::Memory => "/memory/0",
-    };
+pub fn node_config(dir: &std::path::Path, transport: Wire, network_size: usize) -> NodeConfig {
+    let listen = transport.listen();
     NodeConfig {
         data_dir: dir.to_owned(),
         api_addr: "127.0.0.1:0".parse().expect("valid address"),
         api_token: None,
         api_header_timeout: p2p_node::daemon::HEADER_READ_TIMEOUT,
         network: NetworkConfig {
-            transport,
+            transport: transport.kind(),
             listen: vec![listen.parse().expect("valid multiaddr")],
             max_connections: 256,
             idle_timeout: idle_timeout(network_size),
@@ -88,10 +110,7 @@ fn idle_timeout(network_size: usize) -> Duration {
 }
 
 /// Starts one node, not connected to anything.
-pub async fn start_node(
-    transport: TransportKind,
-    network_size: usize,
-) -> anyhow::Result<BenchNode> {
+pub async fn start_node(transport: Wire, network_size: usize) -> anyhow::Result<BenchNode> {
     let dir = crate::scratch::node_dir()?;
     let node = RunningNode::start(node_config(dir.path(), transport, network_size)).await?;
     Ok(BenchNode { node, _dir: dir })
@@ -100,7 +119,7 @@ pub async fn start_node(
 impl BenchNetwork {
     /// Starts `n` nodes and bootstraps each from up to three random nodes that joined before
     /// it; returns once every node has a few routing table entries and a gossip mesh peer.
-    pub async fn start(n: usize, transport: TransportKind) -> anyhow::Result<Self> {
+    pub async fn start(n: usize, transport: Wire) -> anyhow::Result<Self> {
         let mut network = Self {
             nodes: Vec::with_capacity(n),
             packages: Vec::new(),
@@ -171,7 +190,7 @@ impl BenchNetwork {
 
     /// Whether nodes started for an `n`-node network over `transport` get the settings this
     /// network's nodes have, so that [`grow`](Self::grow) to `n` forms what `start(n)` would.
-    pub fn grows_like_start(&self, n: usize, transport: TransportKind) -> bool {
+    pub fn grows_like_start(&self, n: usize, transport: Wire) -> bool {
         transport == self.transport && idle_timeout(n) == idle_timeout(self.nodes.len())
     }
 
@@ -183,7 +202,7 @@ impl BenchNetwork {
         self.nodes.is_empty()
     }
 
-    pub fn transport(&self) -> TransportKind {
+    pub fn transport(&self) -> Wire {
         self.transport
     }
 

@@ -1,7 +1,7 @@
 //! Network sizes and sample counts of the suite: the full run, or the quick one
 //! (`P2P_BENCH_QUICK=1`, CI).
 
-use p2p_node::network::TransportKind;
+use crate::network::Wire;
 
 pub struct Sizes {
     pub dht: Vec<usize>,
@@ -48,10 +48,10 @@ impl Sizes {
 }
 
 /// TCP on loopback while the process can hold the sockets; memory transport beyond.
-pub fn transport_for(n: usize) -> TransportKind {
+pub fn transport_for(n: usize) -> Wire {
     if n <= 50 {
-        TransportKind::Tcp
+        Wire::Tcp
     } else {
-        TransportKind::Memory
+        Wire::Memory
     }
 }

@@ -1,16 +1,16 @@
 //! The bench harness's networks: a grown network is one network, not two.
 
+use p2p_benches::network::Wire;
 use p2p_benches::BenchNetwork;
-use p2p_node::network::TransportKind;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_grown_network_finds_what_its_first_nodes_published() {
-    let mut net = BenchNetwork::start(4, TransportKind::Memory)
+    let mut net = BenchNetwork::start(4, Wire::Memory)
         .await
         .expect("network forms");
     net.publish(3, 256).await.expect("packages publish");
-    assert!(net.grows_like_start(8, TransportKind::Memory));
-    assert!(!net.grows_like_start(8, TransportKind::Tcp));
+    assert!(net.grows_like_start(8, Wire::Memory));
+    assert!(!net.grows_like_start(8, Wire::Tcp));
 
     net.grow(8).await.expect("network grows");
     assert_eq!(net.len(), 8);

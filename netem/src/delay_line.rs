@@ -8,7 +8,8 @@
 //! would make every sleep that much late). It never spins: as a real-time thread (see
 //! [`raise_priority`]) spinning ran into the kernel's RT throttling. A packet is therefore seen
 //! at most `IDLE_POLL` after it arrived and leaves within tens of microseconds of its
-//! deadline. The rule uses `--queue-bypass`: when this thread is gone, packets pass unshaped
+//! deadline, provided the CPU wakes in time: on a virtual machine it holds the CPUs to a
+//! wake latency of 0 while it runs ([`crate::wake_latency`]). The rule uses `--queue-bypass`: when this thread is gone, packets pass unshaped
 //! instead of being black-holed.
 
 use std::cmp::Ordering;
@@ -25,9 +26,11 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use crate::command;
+use crate::counters::Counters;
 use crate::error::ShapeError;
 use crate::link::LinkSpec;
 use crate::scheduler::{Admission, LinkKey, Scheduler};
+use crate::wake_latency::WakeLatencyRequest;
 
 /// Longest sleep between two polls of the queue while packets flow.
 pub const IDLE_POLL: Duration = Duration::from_micros(100);
@@ -66,6 +69,8 @@ impl LinkTable {
 #[derive(Debug, Clone, Default)]
 pub struct DelayLineStats {
     pub queue_num: u16,
+    /// Whether it held the CPUs to a wake latency of 0 ([`WakeLatencyRequest`]).
+    pub low_wake_latency: bool,
     pub packets: u64,
     pub released: u64,
     pub lost: u64,
@@ -83,6 +88,7 @@ pub struct DelayLineStats {
 #[derive(Debug)]
 pub struct DelayLine {
     queue_num: u16,
+    counters: Arc<Counters>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<DelayLineStats>>,
 }
@@ -131,16 +137,18 @@ impl DelayLine {
             .map_err(|e| ShapeError::Queue(format!("configuring queue {queue_num}: {e}")))?;
         queue.set_nonblocking(true);
         let stop = Arc::new(AtomicBool::new(false));
+        let counters = Arc::new(Counters::default());
         let thread = std::thread::Builder::new()
             .name(format!("delay-line-{queue_num}"))
             .spawn({
-                let stop = stop.clone();
-                move || run(queue, queue_num, table, seed, &stop)
+                let (stop, counters) = (stop.clone(), counters.clone());
+                move || run(queue, queue_num, table, seed, &stop, &counters)
             })
             .map_err(|e| ShapeError::Queue(format!("starting the delay line thread: {e}")))?;
         tracing::info!(queue_num, "delay line started");
         Ok(Self {
             queue_num,
+            counters,
             stop,
             thread: Some(thread),
         })
@@ -148,6 +156,11 @@ impl DelayLine {
 
     pub fn queue_num(&self) -> u16 {
         self.queue_num
+    }
+
+    /// Its counters, live.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
     }
 
     /// Releases everything it holds, unbinds and returns what it did.
@@ -199,6 +212,7 @@ fn run(
     table: LinkTable,
     seed: u64,
     stop: &AtomicBool,
+    counters: &Counters,
 ) -> DelayLineStats {
     let mut scheduler = Scheduler::new(StdRng::seed_from_u64(seed));
     let mut pending = BinaryHeap::<Pending>::new();
@@ -212,6 +226,13 @@ fn run(
         tracing::warn!("delay line: timer slack stays at the default: {e}");
     }
     raise_priority();
+    // Held until this function returns.
+    let wake_latency = WakeLatencyRequest::zero()
+        .inspect_err(|e| {
+            tracing::warn!("delay line: CPUs keep their default wake latency (packets may leave late on a VM): {e}")
+        })
+        .ok();
+    stats.low_wake_latency = wake_latency.is_some();
     while !stop.load(AtomicOrdering::Acquire) {
         // Take in everything that arrived.
         loop {
@@ -234,6 +255,7 @@ fn run(
             let now = Instant::now();
             last_arrival = now;
             stats.packets += 1;
+            counters.arrived();
             let Some((key, spec)) = addresses(msg.get_payload())
                 .and_then(|key| Some((key, table.lookup(key.0, key.1)?)))
             else {
@@ -255,8 +277,10 @@ fn run(
                 outcome => {
                     if outcome == Admission::Lost {
                         stats.lost += 1;
+                        counters.lost();
                     } else {
                         stats.overflowed += 1;
+                        counters.overflowed();
                     }
                     msg.set_verdict(Verdict::Drop);
                     verdict(&mut queue, msg, &mut stats);
@@ -267,9 +291,11 @@ fn run(
         let now = Instant::now();
         while pending.peek().is_some_and(|p| p.release <= now) {
             let Some(mut p) = pending.pop() else { break };
+            let late = now - p.release;
             if stats.lateness_s.len() < MAX_LATENESS_SAMPLES {
-                stats.lateness_s.push((now - p.release).as_secs_f64());
+                stats.lateness_s.push(late.as_secs_f64());
             }
+            counters.released(late);
             scheduler.released(p.key);
             stats.released += 1;
             p.msg.set_verdict(Verdict::Accept);

@@ -12,6 +12,7 @@
 //! - [`names`]: the chain and queue names, derived from the run id.
 
 mod command;
+pub mod counters;
 pub mod delay_line;
 mod error;
 pub mod iptables;
@@ -24,6 +25,7 @@ pub mod scheduler;
 pub mod shaper;
 pub mod tc;
 pub mod verify;
+pub mod wake_latency;
 
 pub use error::ShapeError;
 pub use link::{JitterDistribution, LinkSpec};

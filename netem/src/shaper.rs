@@ -117,6 +117,11 @@ impl ActiveShaping {
         &self.plan
     }
 
+    /// The delay line's counters now (userspace backend only).
+    pub fn delay_line_counters(&self) -> Option<crate::counters::CounterSnapshot> {
+        self.delay_line.as_ref().map(|d| d.counters().snapshot())
+    }
+
     /// Peer `index` restarted in a new network namespace (a container restart): the kernel
     /// backend puts its qdiscs there again. The other backends shape on the host and keep
     /// working.

@@ -187,7 +187,8 @@ fn any_gossip_message_leaves_the_node_up_and_its_index_clean() {
     runner()
         .run(&message, |data| {
             rt.block_on(market.handle_event(Event::Gossip {
-                source: Some(libp2p::PeerId::random()),
+                id: libp2p::gossipsub::MessageId::new(&rand::random::<[u8; 20]>()),
+                propagation_source: libp2p::PeerId::random(),
                 data,
                 received_at: SystemTime::now(),
             }));

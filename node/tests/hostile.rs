@@ -24,6 +24,7 @@ use p2p_node::network::protocol::{
     SEARCH_PROTOCOL,
 };
 use p2p_node::package::{PackageSpec, MAX_REMOTE_PACKAGES};
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 /// Request-response with raw bytes: whatever the hostile peer wants to send.
@@ -138,13 +139,18 @@ impl Hostile {
                     kad.set_mode(Some(kad::Mode::Server));
                     kad
                 });
+                // The network's gossip dialect: unsigned messages known by their content.
                 let gossip_config = gossipsub::ConfigBuilder::default()
                     .heartbeat_interval(Duration::from_millis(200))
                     .max_transmit_size(1 << 20)
+                    .validation_mode(gossipsub::ValidationMode::Anonymous)
+                    .message_id_fn(|m: &gossipsub::Message| {
+                        gossipsub::MessageId::new(&Sha256::digest(&m.data))
+                    })
                     .build()
                     .unwrap();
                 let mut gossipsub = gossipsub::Behaviour::new(
-                    gossipsub::MessageAuthenticity::Signed(key.clone()),
+                    gossipsub::MessageAuthenticity::Anonymous,
                     gossip_config,
                 )
                 .unwrap();
@@ -518,6 +524,70 @@ async fn forged_and_conflicting_gossip_is_refused_and_counted() {
     assert_eq!(
         target.node.market().status().await.unwrap().packages_known,
         1
+    );
+    shutdown(nodes).await;
+}
+
+/// Gossip is judged before it is forwarded: what the first honest peer refuses goes no
+/// further, what it accepts reaches the rest of the network.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_gossip_stops_at_the_first_honest_peer() {
+    let nodes = start_network(2).await;
+    let (first, beyond) = (&nodes[0], &nodes[1]);
+    // No DHT: the hostile peer stays unknown to the peer beyond.
+    let hostile = Hostile::start(false);
+    hostile.connect(first).await;
+    eventually("the hostile peer in the first peer's mesh", || async {
+        first
+            .node
+            .market()
+            .status()
+            .await
+            .unwrap()
+            .network
+            .gossip_mesh_peers
+            >= 2
+    })
+    .await;
+
+    let junk: Vec<Vec<u8>> = vec![
+        b"not json at all".to_vec(),
+        br#"{"kind":"probe","origin":"not a peer id","id":1,"sent_unix_nanos":1,"padding":""}"#
+            .to_vec(),
+        {
+            let mut forged = hostile.manifest("forged-gossip", "1.0.0", b"x");
+            forged.manifest.size = 2;
+            announce(&forged)
+        },
+    ];
+    for message in junk {
+        hostile.gossip(message).await;
+    }
+    let valid = serde_json::to_vec(&GossipMessage::Probe {
+        origin: hostile.peer_id.to_base58(),
+        id: 42,
+        sent_unix_nanos: 0,
+        padding: String::new(),
+    })
+    .unwrap();
+    hostile.gossip(valid).await;
+
+    let wanted = format!("{}/42", hostile.peer_id.to_base58());
+    eventually("the junk refused and the valid probe beyond", || async {
+        rejections(first, "gossip", "invalid").await >= 3
+            && beyond
+                .node
+                .market()
+                .gossip_log()
+                .snapshot()
+                .iter()
+                .any(|s| s.id == wanted)
+    })
+    .await;
+    assert_eq!(
+        rejections(beyond, "gossip", "invalid").await,
+        0,
+        "junk was forwarded past the peer that refused it"
     );
     shutdown(nodes).await;
 }

@@ -33,6 +33,36 @@ fn higher_is_better(unit: &str) -> bool {
     unit == "ops/s"
 }
 
+/// How the two runs' configurations differ, one line per difference (`peers: 50 → 100`).
+/// Empty when they ran the same configuration: only then is a change a change of the code.
+pub fn config_differences(base: &RunResults, new: &RunResults) -> Vec<String> {
+    let (b, n) = (&base.run, &new.run);
+    let link = |r: &crate::results::RunInfo| {
+        if r.link.latency_ms > 0.0 {
+            format!("{} ms one way ({})", r.link.latency_ms, r.link.profile)
+        } else {
+            r.link.profile.clone()
+        }
+    };
+    let pairs = [
+        ("scenario", b.scenario.clone(), n.scenario.clone()),
+        ("peers", b.peers.to_string(), n.peers.to_string()),
+        ("latency", link(b), link(n)),
+        ("runtime", b.runtime.clone(), n.runtime.clone()),
+        (
+            "transport",
+            b.transport.to_string(),
+            n.transport.to_string(),
+        ),
+        ("shaper", b.shaper.clone(), n.shaper.clone()),
+    ];
+    pairs
+        .into_iter()
+        .filter(|(_, b, n)| b != n)
+        .map(|(what, b, n)| format!("{what}: {b} → {n}"))
+        .collect()
+}
+
 pub fn compare(base: &RunResults, new: &RunResults, options: CompareOptions) -> Vec<PhaseChange> {
     let mut changes = Vec::new();
     for b in &base.phases {
@@ -111,6 +141,36 @@ pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run(peers: usize, latency_ms: f64, transport: &str) -> RunResults {
+        serde_json::from_value(serde_json::json!({
+            "schema": 1,
+            "run": {
+                "id": "r", "scenario": "default", "started_at": "", "ended_at": "",
+                "runtime": "docker", "shaper": "userspace", "peers": peers,
+                "transport": transport, "ready_s": null, "image": null,
+                "link": { "profile": "custom", "latency_ms": latency_ms },
+            },
+            "phases": [], "resources": [], "sla": [], "warnings": [], "failures": [],
+            "shaping": { "backend": "userspace", "verified": true, "pairs": [] },
+        }))
+        .expect("a results document")
+    }
+
+    #[test]
+    fn names_every_configuration_difference() {
+        let base = run(50, 20.0, "tcp");
+        assert!(config_differences(&base, &run(50, 20.0, "tcp")).is_empty());
+        let differences = config_differences(&base, &run(100, 50.0, "quic"));
+        assert_eq!(
+            differences,
+            [
+                "peers: 50 → 100",
+                "latency: 20 ms one way (custom) → 50 ms one way (custom)",
+                "transport: tcp → quic",
+            ]
+        );
+    }
 
     #[test]
     fn identical_distributions_are_not_significant() {

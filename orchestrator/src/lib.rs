@@ -14,10 +14,13 @@
 //!
 //! The `orchestrator` binary adds the command line on top.
 
+pub mod capacity;
 pub mod cleanup;
 pub mod compare;
+pub mod fidelity;
 pub mod phases;
 pub mod quantity;
+pub mod reaper;
 pub mod report;
 pub mod results;
 pub mod runtime;
@@ -25,5 +28,6 @@ pub mod scenario;
 pub mod shaping;
 pub mod signals;
 pub mod sla;
+pub mod sweep;
 pub mod testbed;
 pub mod up;

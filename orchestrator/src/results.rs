@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use p2p_api::stats::Summary;
+
+use crate::fidelity::{FidelityMode, PhaseFidelity, Verdict};
 use serde::{Deserialize, Serialize};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -31,6 +33,10 @@ pub enum ResultsError {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunResults {
     pub schema: u32,
+    /// The run ended before its last phase (interrupted, or a phase failed): `phases` holds
+    /// the phases it finished. Also true of the checkpoint written while a run is going.
+    #[serde(default)]
+    pub partial: bool,
     pub run: RunInfo,
     pub phases: Vec<PhaseReport>,
     pub resources: Vec<PeerResources>,
@@ -53,10 +59,16 @@ pub struct RunInfo {
     /// The link shaper actually used (`none` when unshaped).
     pub shaper: String,
     pub peers: usize,
+    /// The wire the peers talked over.
+    #[serde(default)]
+    pub transport: p2p_api::Transport,
     pub link: LinkInfo,
     /// Seconds from `up` to every peer healthy and bootstrapped.
     pub ready_s: Option<f64>,
     pub image: Option<String>,
+    /// What a degraded phase did to the run (`warn` or `strict`).
+    #[serde(default)]
+    pub fidelity: FidelityMode,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,11 +102,58 @@ pub struct PhaseReport {
     pub throughput_per_s: Option<f64>,
     /// Other figures of the phase (coverage, Kademlia requests per lookup…).
     pub extra: BTreeMap<String, f64>,
+    /// Whether the host, not the network, shaped the phase's figures (docs/RESULTS.md).
+    #[serde(default)]
+    pub fidelity: Option<PhaseFidelity>,
+    /// The latencies as multiples of the configured round trip (`unit` `s` only).
+    #[serde(default)]
+    pub in_rtts: Option<RoundTrips>,
     pub samples: Vec<f64>,
+}
+
+/// A phase's latencies in round trips: p50 and p95 divided by the mean configured round
+/// trip of the pairs it used (for phases whose pairs are not known, such as multi-hop
+/// lookups, of all pairs of the network).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RoundTrips {
+    pub rtt_s: f64,
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
 }
 
 fn seconds() -> String {
     "s".to_owned()
+}
+
+impl RunResults {
+    /// How the run ended: 0 all targets met, 1 a target missed, 3 the run itself failed
+    /// (DESIGN.md), or, with `--fidelity strict`, a phase was degraded.
+    pub fn exit_code(&self) -> u8 {
+        let strict_and_degraded =
+            self.run.fidelity == FidelityMode::Strict && !self.degraded_phases().is_empty();
+        if !self.failures.is_empty() || strict_and_degraded {
+            3
+        } else if self.sla.iter().any(|s| !s.pass) {
+            1
+        } else {
+            0
+        }
+    }
+
+    /// The phases whose figures the host shaped (docs/FIDELITY.md), each named once.
+    pub fn degraded_phases(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for p in &self.phases {
+            if p.fidelity
+                .as_ref()
+                .is_some_and(|f| f.verdict == Verdict::Degraded)
+                && !names.contains(&p.name.as_str())
+            {
+                names.push(&p.name);
+            }
+        }
+        names
+    }
 }
 
 impl PhaseReport {
@@ -107,8 +166,29 @@ impl PhaseReport {
             error_examples: errors.into_iter().take(5).collect(),
             throughput_per_s: None,
             extra: BTreeMap::new(),
+            fidelity: None,
+            in_rtts: None,
             samples,
         }
+    }
+
+    /// Sets [`in_rtts`](Self::in_rtts) for a latency report, from its own
+    /// `configured_rtt_s` figure where it has one, else from `network_rtt_s`.
+    pub fn set_round_trips(&mut self, network_rtt_s: Option<f64>) {
+        if self.unit != "s" {
+            return;
+        }
+        let rtt = self
+            .extra
+            .get("configured_rtt_s")
+            .copied()
+            .or(network_rtt_s)
+            .filter(|r| *r > 0.0);
+        self.in_rtts = rtt.map(|rtt_s| RoundTrips {
+            rtt_s,
+            p50: self.summary.p50.map(|v| v / rtt_s),
+            p95: self.summary.p95.map(|v| v / rtt_s),
+        });
     }
 
     pub fn with_unit(mut self, unit: &str) -> Self {
@@ -186,6 +266,9 @@ pub struct DelayLineReport {
     pub overflowed: u64,
     pub passed_through: u64,
     pub errors: u64,
+    /// Whether the CPUs were held to a wake latency of 0 while it ran (docs/NETEM.md).
+    #[serde(default)]
+    pub low_wake_latency: bool,
     /// How late packets left after their scheduled time.
     pub lateness_p50_ms: Option<f64>,
     pub lateness_p99_ms: Option<f64>,

@@ -75,8 +75,9 @@ pub async fn verify(testbed: &mut Testbed) -> ShapingReport {
             let request = RttProbe {
                 targets: targets
                     .iter()
-                    .map(|&b| (peers[b].slot.ip, peers[b].slot.p2p_port).into())
+                    .map(|&b| peers[b].slot.p2p_socket())
                     .collect(),
+                transport: testbed.transport,
                 count: HANDSHAKES,
                 bind: Some(peer.slot.ip.into()),
                 timeout_ms: 5_000,
@@ -136,6 +137,23 @@ pub async fn verify(testbed: &mut Testbed) -> ShapingReport {
     }
 }
 
+/// The mean configured round trip over every ordered pair of peers, in seconds; `None` for
+/// an unshaped run.
+pub fn mean_configured_rtt(testbed: &Testbed) -> Option<f64> {
+    let plan = testbed.shaping.as_ref()?.plan();
+    let n = plan.peers.len();
+    if n < 2 {
+        return None;
+    }
+    let mut total = 0.0;
+    for a in 0..n {
+        for b in (0..n).filter(|&b| b != a) {
+            total += plan.configured_rtt(a, b).as_secs_f64();
+        }
+    }
+    Some(total / (n * (n - 1)) as f64)
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -173,6 +191,7 @@ pub fn delay_line_report(stats: &netem::delay_line::DelayLineStats) -> DelayLine
         overflowed: stats.overflowed,
         passed_through: stats.passed_through,
         errors: stats.recv_errors,
+        low_wake_latency: stats.low_wake_latency,
         lateness_p50_ms: lateness.p50.map(|v| v * 1e3),
         lateness_p99_ms: lateness.p99.map(|v| v * 1e3),
         lateness_max_ms: lateness.max.map(|v| v * 1e3),

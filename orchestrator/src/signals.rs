@@ -2,6 +2,8 @@
 //! away, as when an SSH connection drops). Each is handled the same way: the run stops and
 //! removes what it created.
 
+use std::path::Path;
+
 use tokio::signal::unix::{signal, SignalKind};
 
 /// Which signal arrived.
@@ -40,5 +42,19 @@ pub async fn shutdown_signal() -> Interrupt {
         () = wait(SignalKind::interrupt()) => Interrupt::CtrlC,
         () = wait(SignalKind::terminate()) => Interrupt::Terminate,
         () = wait(SignalKind::hangup()) => Interrupt::Hangup,
+    }
+}
+
+/// Points standard output and error at `log` (created or appended to), away from a terminal
+/// that closed. Where that fails, at `/dev/null`: output is lost, the process goes on.
+pub fn detach_from_terminal(log: &Path) {
+    let target = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .or_else(|_| std::fs::OpenOptions::new().write(true).open("/dev/null"));
+    if let Ok(file) = target {
+        let _ = nix::unistd::dup2_stdout(&file);
+        let _ = nix::unistd::dup2_stderr(&file);
     }
 }

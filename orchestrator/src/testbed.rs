@@ -24,7 +24,8 @@ pub struct Peer {
     pub slot: PeerSlot,
     pub api: ApiClient,
     pub peer_id: String,
-    /// `/ip4/<ip>/tcp/<port>/p2p/<peer id>`, for other peers to dial.
+    /// `/ip4/<ip>/tcp/<port>/p2p/<peer id>` (or `/udp/<port>/quic-v1` for QUIC), for other
+    /// peers to dial.
     pub addr: String,
 }
 
@@ -44,6 +45,36 @@ pub struct Testbed {
     pub rng: StdRng,
     /// The run's link shaping (also for unshaped runs, which may still partition).
     pub shaping: Option<netem::ActiveShaping>,
+    /// The wire the peers talk over.
+    pub transport: p2p_api::Transport,
+    /// Each peer's CPU seconds over the whole run, across its restarts.
+    pub cpu: CpuLedger,
+    /// The bar of the step under way: calls to the nodes done out of planned, with a rate.
+    /// Hidden until a step shows one.
+    pub progress: indicatif::ProgressBar,
+}
+
+/// Each peer's CPU time since the run began. A node counts its own CPU time from its start,
+/// so a restarted peer's counter starts again from zero: the ledger keeps what the peer used
+/// before (as last read) and adds it to what it reports after.
+#[derive(Debug, Clone, Default)]
+pub struct CpuLedger {
+    /// Per peer: CPU seconds of its earlier lives, and the last reading of the current one.
+    peers: std::collections::HashMap<usize, (f64, f64)>,
+}
+
+impl CpuLedger {
+    /// Takes in a reading of peer `index`'s counter; returns its CPU seconds since the run
+    /// began.
+    pub fn observe(&mut self, index: usize, reading: f64) -> f64 {
+        let (earlier, last) = self.peers.entry(index).or_insert((0.0, 0.0));
+        if reading < *last {
+            // Restarted since the last reading.
+            *earlier += *last;
+        }
+        *last = reading;
+        *earlier + reading
+    }
 }
 
 impl Testbed {
@@ -61,8 +92,26 @@ impl Testbed {
     }
 
     /// Runs `op` on each of `indices` with at most [`FAN_OUT`] in flight, in order of
-    /// completion.
+    /// completion, counting the calls on [`Testbed::progress`].
     pub async fn on_peers<'a, T, F, Fut>(&'a self, indices: &[usize], op: F) -> Vec<(usize, T)>
+    where
+        F: Fn(&'a Peer) -> Fut,
+        Fut: Future<Output = T> + 'a,
+    {
+        self.progress.inc_length(indices.len() as u64);
+        self.poll_peers(indices, |peer| {
+            let fut = op(peer);
+            async move {
+                let out = fut.await;
+                self.progress.inc(1);
+                out
+            }
+        })
+        .await
+    }
+
+    /// [`Testbed::on_peers`] without counting: for polls that repeat until a condition holds.
+    pub async fn poll_peers<'a, T, F, Fut>(&'a self, indices: &[usize], op: F) -> Vec<(usize, T)>
     where
         F: Fn(&'a Peer) -> Fut,
         Fut: Future<Output = T> + 'a,
@@ -128,6 +177,41 @@ impl NodeMetrics {
     }
 }
 
+/// Scrapes `/metrics` of the given peers and takes their CPU readings into the ledger; the
+/// CPU seconds of each reading are then the peer's since the run began.
+pub async fn scrape_cpu(
+    testbed: &mut Testbed,
+    indices: &[usize],
+) -> Vec<(usize, Option<NodeMetrics>)> {
+    let mut metrics = scrape(testbed, indices).await;
+    for (i, m) in &mut metrics {
+        if let Some(m) = m {
+            m.cpu_seconds = m.cpu_seconds.map(|c| testbed.cpu.observe(*i, c));
+        }
+    }
+    metrics
+}
+
+/// CPU seconds the peers in `before` used between two [`scrape_cpu`]s, and how many of
+/// them could not be read on either side.
+pub fn cpu_between(
+    before: &[(usize, Option<NodeMetrics>)],
+    after: &[(usize, Option<NodeMetrics>)],
+) -> (f64, usize) {
+    let (mut total, mut unread) = (0.0, 0);
+    for (i, m) in before {
+        let a = after
+            .iter()
+            .find(|(j, _)| j == i)
+            .and_then(|(_, m)| m.as_ref()?.cpu_seconds);
+        match (m.as_ref().and_then(|m| m.cpu_seconds), a) {
+            (Some(b), Some(a)) => total += (a - b).max(0.0),
+            _ => unread += 1,
+        }
+    }
+    (total, unread)
+}
+
 /// Scrapes `/metrics` of the given peers.
 pub async fn scrape(testbed: &Testbed, indices: &[usize]) -> Vec<(usize, Option<NodeMetrics>)> {
     testbed
@@ -144,6 +228,27 @@ pub async fn scrape(testbed: &Testbed, indices: &[usize]) -> Vec<(usize, Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_survives_restarts() {
+        let mut ledger = CpuLedger::default();
+        assert_eq!(ledger.observe(3, 5.0), 5.0);
+        assert_eq!(ledger.observe(3, 7.0), 7.0);
+        // Restarted: its counter began again.
+        assert_eq!(ledger.observe(3, 1.0), 8.0);
+        assert_eq!(ledger.observe(3, 2.5), 9.5);
+        assert_eq!(ledger.observe(4, 1.0), 1.0);
+
+        let reading = |cpu| {
+            Some(NodeMetrics {
+                cpu_seconds: Some(cpu),
+                ..NodeMetrics::default()
+            })
+        };
+        let before = vec![(3, reading(7.0)), (4, reading(1.0)), (5, None)];
+        let after = vec![(3, reading(9.5)), (4, reading(2.0)), (5, reading(1.0))];
+        assert_eq!(cpu_between(&before, &after), (3.5, 1));
+    }
 
     #[test]
     fn metrics_text_is_read() {

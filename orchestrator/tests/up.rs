@@ -424,8 +424,58 @@ fn a_peer_killed_mid_run_is_reported_and_cleaned_up() {
     );
 }
 
+/// Waits until the run's checkpoint (results.json, written as each phase ends) holds
+/// `phases` phases.
+fn wait_for_phases(run_dir: &Path, phases: usize) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if RunResults::load(run_dir).is_ok_and(|r| r.phases.len() >= phases) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{phases} phases never finished");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Nothing of local run `run` is left: no process, work directory or iptables chain.
+fn assert_no_local_leftovers(run: &str) {
+    assert!(
+        !orchestrator::runtime::local::work_root().join(run).exists(),
+        "work directory left behind"
+    );
+    assert_no_chains(run);
+    let leftover = Command::new("pgrep").args(["-f", run]).output().unwrap();
+    assert!(
+        leftover.stdout.is_empty(),
+        "processes left: {}",
+        String::from_utf8_lossy(&leftover.stdout)
+    );
+}
+
+fn assert_no_chains(run: &str) {
+    let chains = netem::iptables::chains_present().expect("iptables");
+    assert!(
+        !chains
+            .iter()
+            .any(|c| c.starts_with(&netem::names::chain(run))),
+        "iptables chains left behind: {chains:?}"
+    );
+}
+
+/// Polls `gone` for up to a minute.
+fn within_a_minute(mut gone: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if gone() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    false
+}
+
 #[test]
-fn an_interrupted_run_removes_everything() {
+fn an_interrupted_run_keeps_the_phases_it_finished_and_removes_everything() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let scenario = write_scenario(dir.path(), SLOW_GOSSIP);
@@ -437,7 +487,8 @@ fn an_interrupted_run_removes_everything() {
         "5",
         &["--latency", "10ms"],
     );
-    std::thread::sleep(Duration::from_secs(3));
+    // Bootstrap and publish done; the gossip phase then waits 15 s.
+    wait_for_phases(&results_dir.join(&run), 2);
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -447,23 +498,89 @@ fn an_interrupted_run_removes_everything() {
     assert!(stderr(&out).contains("interrupted"));
     let results = RunResults::load(&results_dir.join(&run)).unwrap();
     assert!(results.failures.iter().any(|f| f.contains("interrupted")));
-    assert!(
-        !orchestrator::runtime::local::work_root()
-            .join(&run)
-            .exists(),
-        "work directory left behind"
+    assert!(results.partial, "an interrupted run is marked partial");
+    let summary = std::fs::read_to_string(results_dir.join(&run).join("summary.md")).unwrap();
+    assert!(summary.contains("Partial run"), "{summary}");
+    for phase in [names::BOOTSTRAP, names::PUBLISH] {
+        let report = results
+            .phase(phase)
+            .unwrap_or_else(|| panic!("{phase} lost"));
+        assert!(!report.samples.is_empty(), "{phase} has no samples");
+        assert!(
+            summary.contains(&format!("| {phase} |")),
+            "{phase} missing from summary.md"
+        );
+    }
+    assert_no_local_leftovers(&run);
+}
+
+#[test]
+fn a_killed_orchestrator_is_reaped_within_a_minute() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(docker) = docker() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(dir.path(), SLOW_GOSSIP);
+    let results_dir = dir.path().join("results");
+    let (mut child, run) = spawn_up(
+        &results_dir,
+        &scenario,
+        "docker",
+        "4",
+        &["--latency", "10ms"],
     );
-    let chains = netem::iptables::chains_present().expect("iptables");
+    wait_for_phases(&results_dir.join(&run), 1);
+    assert_ne!(docker_leftovers(&docker, &run), (0, 0), "the run is up");
+    child.kill().unwrap(); // SIGKILL: no handler runs
+    child.wait().unwrap();
     assert!(
-        !chains
-            .iter()
-            .any(|c| c.starts_with(&netem::names::chain(&run))),
-        "iptables chains left behind: {chains:?}"
+        within_a_minute(|| docker_leftovers(&docker, &run) == (0, 0)),
+        "containers or networks of the killed run are still there after a minute"
     );
-    let leftover = Command::new("pgrep").args(["-f", &run]).output().unwrap();
+    assert!(within_a_minute(|| netem::iptables::chains_present()
+        .expect("iptables")
+        .iter()
+        .all(|c| !c.starts_with(&netem::names::chain(&run)))));
+    assert_no_chains(&run);
+}
+
+#[test]
+fn a_closed_terminal_ends_the_run_and_leaves_nothing() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(dir.path(), SLOW_GOSSIP);
+    let results_dir = dir.path().join("results");
+    // The run in a terminal of its own (`script` holds the pseudo-terminal); killing
+    // `script` closes the terminal, and the kernel sends SIGHUP to the run.
+    let command = format!(
+        "exec {BIN} up --runtime local --peers 4 --latency 10ms --scenario {} --results-dir {}",
+        scenario.display(),
+        results_dir.display()
+    );
+    let mut terminal = Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let run = wait_for_run(&results_dir);
+    wait_for_phases(&results_dir.join(&run), 1);
+    terminal.kill().unwrap();
+    terminal.wait().unwrap();
     assert!(
-        leftover.stdout.is_empty(),
-        "processes left: {}",
-        String::from_utf8_lossy(&leftover.stdout)
+        within_a_minute(|| {
+            let results = RunResults::load(&results_dir.join(&run));
+            results.is_ok_and(|r| r.failures.iter().any(|f| f.contains("SIGHUP")))
+                && Command::new("pgrep")
+                    .args(["-f", &run])
+                    .output()
+                    .unwrap()
+                    .stdout
+                    .is_empty()
+        }),
+        "the run did not end on SIGHUP within a minute"
     );
+    let results = RunResults::load(&results_dir.join(&run)).unwrap();
+    assert!(results.phase(names::BOOTSTRAP).is_some(), "bootstrap kept");
+    assert_no_local_leftovers(&run);
 }

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::network::Wire;
 use criterion::{BenchmarkId, Throughput};
-use p2p_node::network::TransportKind;
 use rand::Rng;
 
 use super::Suite;
@@ -27,7 +27,7 @@ pub fn run(suite: &mut Suite<'_>) {
         return;
     }
     let mut net = rt
-        .block_on(BenchNetwork::start(10, TransportKind::Tcp))
+        .block_on(BenchNetwork::start(10, Wire::Tcp))
         .expect("network forms");
     rt.block_on(net.publish(30, 512)).expect("packages publish");
     let mut group = suite.c.benchmark_group("p2p_concurrent");

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::network::Wire;
 use p2p_api::GossipBench;
-use p2p_node::network::TransportKind;
 use rand::seq::SliceRandom;
 use rand::Rng;
 
@@ -30,7 +30,7 @@ pub fn run(suite: &mut Suite<'_>) {
         return;
     }
     let mut net = rt
-        .block_on(BenchNetwork::start(10, TransportKind::Tcp))
+        .block_on(BenchNetwork::start(10, Wire::Tcp))
         .expect("network forms");
     rt.block_on(net.publish(20, 512)).expect("packages publish");
     let events = |net: &BenchNetwork| -> u64 {

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::network::Wire;
 use criterion::BenchmarkId;
-use p2p_node::network::TransportKind;
 use p2p_node::package::PackageSpec;
 use rand::Rng;
 
@@ -38,7 +38,7 @@ pub fn run(suite: &mut Suite<'_>) {
     }
     let rt = suite.rt;
     let net = rt
-        .block_on(BenchNetwork::start(NODES, TransportKind::Tcp))
+        .block_on(BenchNetwork::start(NODES, Wire::Tcp))
         .expect("network forms");
     let mut group = suite.c.benchmark_group("p2p_market");
     let mut published = 0usize;

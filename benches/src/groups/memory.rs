@@ -6,9 +6,9 @@ use std::hint::black_box;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::network::Wire;
 use criterion::BenchmarkId;
 use p2p_api::NodeStatus;
-use p2p_node::network::TransportKind;
 use p2p_node::package::PackageSpec;
 use tokio::runtime::Runtime;
 
@@ -125,7 +125,7 @@ pub fn run(suite: &mut Suite<'_>) {
     if suite.selection.wants(BASELINE) {
         let metrics = MemoryMetrics::start();
         let node = rt
-            .block_on(start_node(TransportKind::Tcp, 1))
+            .block_on(start_node(Wire::Tcp, 1))
             .expect("a node starts");
         println!("{}", metrics.describe(BASELINE));
         report::record_memory(BASELINE, memory_figures(&metrics));
@@ -143,7 +143,7 @@ pub fn run(suite: &mut Suite<'_>) {
         }
         let metrics = MemoryMetrics::start();
         let node = rt
-            .block_on(start_node(TransportKind::Tcp, 1))
+            .block_on(start_node(Wire::Tcp, 1))
             .expect("a node starts");
         let market = node.node.market().clone();
         rt.block_on(async {
@@ -207,7 +207,7 @@ fn process_memory(
             let mut peers = Vec::new();
             for _ in 0..100 {
                 let dir = crate::scratch::node_dir().expect("a node directory");
-                let mut config = crate::network::node_config(dir.path(), TransportKind::Tcp, 1);
+                let mut config = crate::network::node_config(dir.path(), Wire::Tcp, 1);
                 config.network.max_connections = 1;
                 config.network.watermarks =
                     p2p_node::network::Watermarks::new(1, 1, 1).expect("valid watermarks");

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use p2p_node::network::TransportKind;
+use crate::network::Wire;
 
 use super::dht::timed_lookups;
 use super::search::{filled_index, local_search_samples};
@@ -37,7 +37,7 @@ pub fn run(suite: &mut Suite<'_>, formed: Option<BenchNetwork>) {
         let n = sizes.sla_dht_nodes;
         let net = formed.unwrap_or_else(|| {
             let mut net = rt
-                .block_on(BenchNetwork::start(n, TransportKind::Memory))
+                .block_on(BenchNetwork::start(n, Wire::Memory))
                 .expect("network forms");
             rt.block_on(net.publish(20, 1024))
                 .expect("packages publish");
@@ -80,7 +80,7 @@ pub fn run(suite: &mut Suite<'_>, formed: Option<BenchNetwork>) {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
                         let started = Instant::now();
-                        let net = BenchNetwork::start(10, TransportKind::Tcp)
+                        let net = BenchNetwork::start(10, Wire::Tcp)
                             .await
                             .expect("network forms");
                         let elapsed = started.elapsed();

@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route(routes::BENCH_SEARCH, post(handlers::phases::search))
         .route(routes::BENCH_GOSSIP, post(handlers::phases::gossip))
         .route(routes::BENCH_RTT, post(handlers::phases::rtt))
+        .route(routes::BENCH_CONNECT, post(handlers::phases::connect))
         .route(
             routes::BENCH_GOSSIP_RECEIVED,
             get(handlers::phases::gossip_received).delete(handlers::phases::gossip_clear),

@@ -51,13 +51,16 @@ impl GossipLog {
 }
 
 impl Marketplace {
-    pub(super) fn on_gossip(&self, source: Option<PeerId>, data: &[u8], received_at: SystemTime) {
+    /// Takes in a gossip message `source` passed on; returns whether it is valid (and is to
+    /// be forwarded). An announcement is valid when its manifest verifies and its publisher
+    /// owns the name; a probe when it names a peer as its origin.
+    pub(super) fn on_gossip(&self, source: PeerId, data: &[u8], received_at: SystemTime) -> bool {
         let message: GossipMessage = match serde_json::from_slice(data) {
             Ok(m) => m,
             Err(e) => {
-                tracing::debug!(?source, error = %e, "undecodable gossip message");
+                tracing::debug!(%source, error = %e, "undecodable gossip message");
                 self.metrics.rejected("gossip", "invalid");
-                return;
+                return false;
             }
         };
         let received_nanos = received_at
@@ -68,17 +71,21 @@ impl Marketplace {
         let id = match &message {
             GossipMessage::Announce { package, .. } => {
                 if let Err(e) = package.verify() {
-                    tracing::debug!(?source, error = %e, "announcement with an invalid manifest");
+                    tracing::debug!(%source, error = %e, "announcement with an invalid manifest");
                     self.metrics.rejected("gossip", "invalid");
-                    return;
+                    return false;
                 }
                 if self.remember(package.clone(), false, "gossip").is_err() {
-                    return;
+                    return false;
                 }
                 format!("{}@{}", package.manifest.name, package.manifest.version)
             }
-            GossipMessage::Probe { id, .. } => {
-                let origin = source.map(|p| p.to_base58()).unwrap_or_default();
+            GossipMessage::Probe { origin, id, .. } => {
+                if origin.parse::<PeerId>().is_err() {
+                    tracing::debug!(%source, "probe without a valid origin");
+                    self.metrics.rejected("gossip", "invalid");
+                    return false;
+                }
                 format!("{origin}/{id}")
             }
         };
@@ -88,5 +95,6 @@ impl Marketplace {
             latency_s,
             received_unix_nanos: received_nanos,
         });
+        true
     }
 }

@@ -66,10 +66,20 @@ impl Marketplace {
                 });
             }
             Event::Gossip {
-                source,
+                id,
+                propagation_source,
                 data,
                 received_at,
-            } => self.on_gossip(source, &data, received_at),
+            } => {
+                let valid = self.on_gossip(propagation_source, &data, received_at);
+                if let Err(e) = self
+                    .network
+                    .judge_gossip(id, propagation_source, valid)
+                    .await
+                {
+                    tracing::debug!(error = %e, "could not judge a gossip message");
+                }
+            }
         }
     }
 }

@@ -64,6 +64,7 @@ impl Marketplace {
             }
             let id: u64 = rand::random();
             let message = GossipMessage::Probe {
+                origin: origin.clone(),
                 id,
                 sent_unix_nanos: unix_nanos(),
                 padding: padding.clone(),

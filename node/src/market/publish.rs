@@ -1,4 +1,4 @@
-//! Publishing: sign, store, put the DHT records, provide the content, announce on gossip.
+//! Publishing: sign, store, put the DHT records, announce on gossip, provide the content.
 
 use std::time::Instant;
 
@@ -79,12 +79,14 @@ impl Marketplace {
         let m = &package.manifest;
         let record = serde_json::to_vec(&package).expect("a manifest serializes to JSON");
         let dht = self.deadlines.dht;
-        let (latest, versioned, providing, announced) = tokio::join!(
+        // The provider record is announced in the background, as an install does: until it
+        // lands, installers find this node as the publisher the manifest names.
+        self.provide_in_background(m.sha256.clone());
+        let (latest, versioned, announced) = tokio::join!(
             self.network
                 .put_record(keys::latest_record(&m.name), record.clone(), dht),
             self.network
                 .put_record(keys::version_record(&m.name, &m.version), record, dht),
-            self.network.start_providing(keys::content(&m.sha256), dht),
             self.announce(&package),
         );
         let mut warnings = Vec::new();
@@ -97,14 +99,13 @@ impl Marketplace {
         };
         let dht_record_stored =
             note("dht record", &latest) & note("dht version record", &versioned);
-        let providing = note("provider record", &providing);
         let announced = note("gossip announcement", &announced);
         let elapsed = started.elapsed();
         self.metrics.publish.observe(elapsed.as_secs_f64());
         Ok(PublishOutcome {
             package,
             dht_record_stored,
-            providing,
+            providing: true,
             announced,
             warnings,
             duration_s: elapsed.as_secs_f64(),

@@ -12,6 +12,7 @@ use libp2p::{
     connection_limits, gossipsub, identify, kad, noise, ping, tcp, yamux, Swarm, Transport,
 };
 use prometheus_client::registry::Registry;
+use sha2::{Digest, Sha256};
 
 use super::config::{NetworkConfig, TransportKind};
 use super::error::{cause, NetworkError};
@@ -44,6 +45,11 @@ pub(super) struct MarketBehaviour {
     pub(super) search: cbor::Behaviour<SearchRequest, SearchResponse>,
     pub(super) fetch: cbor::Behaviour<FetchRequest, FetchResponse>,
 }
+
+/// How often an otherwise silent QUIC connection sends a PING.
+const QUIC_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a QUIC connection lives without receiving a packet: past three keep-alives.
+const QUIC_MAX_IDLE: std::time::Duration = std::time::Duration::from_secs(95);
 
 /// How long a pruned peer waits before grafting the same peer again.
 const GOSSIP_PRUNE_BACKOFF: std::time::Duration = std::time::Duration::from_secs(5);
@@ -78,9 +84,22 @@ impl MarketBehaviour {
         // A testbed has no confirmed external address: serve the DHT regardless.
         kad.set_mode(Some(kad::Mode::Server));
 
+        // Messages are not signed by gossipsub: what they carry authenticates itself (a
+        // package announcement is a manifest its publisher signed, verified once by the
+        // marketplace), and a signature per message cost every peer a verification for every
+        // copy it received, duplicates included (about six per message with the default
+        // mesh), before the duplicates were dropped. Messages are known by a hash of their
+        // content, and forwarded only once the marketplace has judged them valid, so junk
+        // does not travel further than the first honest peer. Ethereum's consensus layer
+        // runs gossipsub the same way (`StrictNoSign`, content-addressed ids).
         let gossip_config = gossipsub::ConfigBuilder::default()
             .heartbeat_interval(config.gossip_heartbeat)
-            .validation_mode(gossipsub::ValidationMode::Strict)
+            .validation_mode(gossipsub::ValidationMode::Anonymous)
+            .message_id_fn(|message: &gossipsub::Message| {
+                let digest = Sha256::digest(&message.data);
+                gossipsub::MessageId::new(&digest[..20])
+            })
+            .validate_messages()
             .max_transmit_size(GOSSIP_MAX_BYTES)
             // After a PRUNE a peer may not GRAFT the pruner again for this long (spec default
             // 60 s). When a new network forms, well-connected peers prune their excess grafts
@@ -93,14 +112,12 @@ impl MarketBehaviour {
                 what: "gossipsub config",
                 source: cause(e),
             })?;
-        let mut gossipsub = gossipsub::Behaviour::new(
-            gossipsub::MessageAuthenticity::Signed(key.clone()),
-            gossip_config,
-        )
-        .map_err(|e| NetworkError::Build {
-            what: "gossipsub",
-            source: Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(e)),
-        })?;
+        let mut gossipsub =
+            gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, gossip_config)
+                .map_err(|e| NetworkError::Build {
+                    what: "gossipsub",
+                    source: Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(e)),
+                })?;
         gossipsub
             .subscribe(&gossipsub::IdentTopic::new(ANNOUNCE_TOPIC))
             .map_err(|e| NetworkError::Build {
@@ -136,7 +153,7 @@ impl MarketBehaviour {
             kad,
             gossipsub,
             identify,
-            ping: ping::Behaviour::default(),
+            ping: ping::Behaviour::new(ping::Config::new().with_interval(config.ping_interval)),
             search,
             fetch,
         })
@@ -149,8 +166,14 @@ pub(super) fn build_swarm(
     registry: &mut Registry,
 ) -> Result<Swarm<MarketBehaviour>, NetworkError> {
     let builder = libp2p::SwarmBuilder::with_existing_identity(keypair).with_tokio();
-    let swarm_config =
-        |c: libp2p::swarm::Config| c.with_idle_connection_timeout(config.idle_timeout);
+    // Substreams are opened lazily: the protocol is proposed together with the first
+    // message instead of waiting a round trip for the listener to confirm it, so a request
+    // on a live connection costs one round trip, not two. A peer that does not speak the
+    // protocol fails the stream just the same, only a little later.
+    let swarm_config = |c: libp2p::swarm::Config| {
+        c.with_idle_connection_timeout(config.idle_timeout)
+            .with_substream_upgrade_protocol_override(upgrade::Version::V1Lazy)
+    };
     let behaviour = |key: &Keypair| MarketBehaviour::new(key, config).map_err(Box::from);
     fn build_err<E: std::error::Error + Send + Sync + 'static>(
         what: &'static str,
@@ -161,7 +184,18 @@ pub(super) fn build_swarm(
         }
     }
     let swarm = match config.transport {
-        TransportKind::Tcp => builder
+        TransportKind::Ip => builder
+            .with_quic_config(|quic| {
+                // QUIC keeps a connection alive with its own PINGs, every 5 s by default, and
+                // closes it after 10 s without a packet. The swarm's idle timeout decides
+                // when a connection is no longer wanted; these only have to outlast it
+                // without costing an idle network a packet per connection every few
+                // seconds (TCP needs no keep-alive at all).
+                let mut quic = quic;
+                quic.keep_alive_interval = QUIC_KEEP_ALIVE;
+                quic.max_idle_timeout = QUIC_MAX_IDLE.as_millis() as u32;
+                quic
+            })
             .with_other_transport(|key| {
                 Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
                     TcpDialFromListenIp::new(tcp::Config::default().nodelay(true), &config.listen)

@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
 
+use libp2p::gossipsub::MessageId;
 use libp2p::request_response::ResponseChannel;
 use libp2p::{Multiaddr, PeerId};
 use p2p_api::{BootstrapOutcome, NetworkStatus};
@@ -45,6 +46,22 @@ impl Client {
     ) -> Result<BootstrapOutcome, NetworkError> {
         self.ask("bootstrap", timeout, |reply| Command::Bootstrap {
             peers,
+            reply,
+        })
+        .await
+    }
+
+    /// Times a new connection to the peer at `addr` (ending in `/p2p/<peer id>`), from the
+    /// dial to the established connection, and closes it again.
+    pub async fn connect(
+        &self,
+        peer: PeerId,
+        addr: Multiaddr,
+        timeout: Duration,
+    ) -> Result<Duration, NetworkError> {
+        self.ask("connect", timeout, |reply| Command::Connect {
+            peer,
+            addr,
             reply,
         })
         .await
@@ -150,6 +167,22 @@ impl Client {
         response: FetchResponse,
     ) -> Result<(), NetworkError> {
         self.send(Command::RespondFetch { channel, response }).await
+    }
+
+    /// Tells gossipsub whether a message the marketplace received is valid: a valid one is
+    /// forwarded to the mesh, an invalid one dropped.
+    pub async fn judge_gossip(
+        &self,
+        id: MessageId,
+        propagation_source: PeerId,
+        valid: bool,
+    ) -> Result<(), NetworkError> {
+        self.send(Command::JudgeGossip {
+            id,
+            propagation_source,
+            valid,
+        })
+        .await
     }
 
     async fn send(&self, command: Command) -> Result<(), NetworkError> {

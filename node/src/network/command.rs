@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use libp2p::gossipsub::MessageId;
 use libp2p::request_response::ResponseChannel;
 use libp2p::{Multiaddr, PeerId};
 use p2p_api::{BootstrapOutcome, NetworkStatus};
@@ -31,6 +32,13 @@ pub(super) enum Command {
     Bootstrap {
         peers: Vec<Multiaddr>,
         reply: Reply<BootstrapOutcome>,
+    },
+    /// Opens a new connection to `peer` at `addr`, answers with how long it took to
+    /// establish, and closes it again.
+    Connect {
+        peer: PeerId,
+        addr: Multiaddr,
+        reply: Reply<std::time::Duration>,
     },
     PutRecord {
         key: Vec<u8>,
@@ -70,5 +78,11 @@ pub(super) enum Command {
     RespondFetch {
         channel: ResponseChannel<FetchResponse>,
         response: FetchResponse,
+    },
+    /// Whether gossip message `id` is valid: forwarded when it is, dropped when not.
+    JudgeGossip {
+        id: MessageId,
+        propagation_source: PeerId,
+        valid: bool,
     },
 }

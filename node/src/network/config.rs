@@ -7,12 +7,14 @@ use libp2p::Multiaddr;
 use super::connection_manager::{Watermarks, DEFAULT_GRACE};
 use super::store_guard::StoreLimits;
 
-/// The transport peers talk over.
+/// The transports a node's swarm speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TransportKind {
-    /// TCP + Noise + Yamux: what real deployments, containers and processes use.
+    /// TCP + Noise + Yamux, and QUIC: what real deployments, containers and processes use.
+    /// The listen addresses decide which of the two a node's peers reach it over
+    /// (`/ip4/…/tcp/…` or `/ip4/…/udp/…/quic-v1`); it dials whichever a peer listens on.
     #[default]
-    Tcp,
+    Ip,
     /// libp2p's in-process memory transport + Noise + Yamux: for networks of hundreds of
     /// nodes in one process (benchmarks), which TCP would exhaust file descriptors for.
     Memory,
@@ -24,8 +26,8 @@ pub enum TransportKind {
 /// peer), trimmed back to 32 peers whenever more than 64 are connected (sparing gossip mesh
 /// peers and peers active in the last 20 s), idle connections closed after 60 s, Kademlia
 /// queries and requests time out after 30 s and 15 s, the routing table refreshed every
-/// 5 minutes, gossipsub heartbeat every 500 ms, the DHT store bounded by [`StoreLimits`]'s
-/// defaults.
+/// 5 minutes, connections pinged every 60 s, gossipsub heartbeat every second (the
+/// specification's default), the DHT store bounded by [`StoreLimits`]'s defaults.
 #[derive(Debug, Clone)]
 pub struct NetworkConfig {
     pub transport: TransportKind,
@@ -42,6 +44,10 @@ pub struct NetworkConfig {
     /// is 5 minutes); `None` turns the periodic refresh off.
     pub periodic_bootstrap: Option<Duration>,
     pub request_timeout: Duration,
+    /// How often each connection is pinged. A dead peer shows itself sooner through a failed
+    /// request or a reset connection; the ping finds the silent ones, and each one costs both
+    /// ends a wake-up per connection.
+    pub ping_interval: Duration,
     pub gossip_heartbeat: Duration,
     /// What other peers may store at this node (`store_guard.rs`).
     pub store: StoreLimits,
@@ -50,7 +56,7 @@ pub struct NetworkConfig {
 impl Default for NetworkConfig {
     fn default() -> Self {
         Self {
-            transport: TransportKind::Tcp,
+            transport: TransportKind::Ip,
             listen: vec!["/ip4/0.0.0.0/tcp/0".parse().expect("valid multiaddr")],
             max_connections: 256,
             max_connections_per_peer: 2,
@@ -60,7 +66,8 @@ impl Default for NetworkConfig {
             query_timeout: Duration::from_secs(30),
             periodic_bootstrap: Some(Duration::from_secs(5 * 60)),
             request_timeout: Duration::from_secs(15),
-            gossip_heartbeat: Duration::from_millis(500),
+            ping_interval: Duration::from_secs(60),
+            gossip_heartbeat: Duration::from_secs(1),
             store: StoreLimits::default(),
         }
     }

@@ -1,5 +1,6 @@
 use std::time::SystemTime;
 
+use libp2p::gossipsub::MessageId;
 use libp2p::request_response::ResponseChannel;
 use libp2p::PeerId;
 
@@ -18,10 +19,13 @@ pub enum Event {
         request: FetchRequest,
         channel: ResponseChannel<FetchResponse>,
     },
-    /// A gossip message on the announce topic; `received_at` is taken in the event loop as
-    /// soon as the swarm yields it.
+    /// A gossip message on the announce topic, new to this node; `received_at` is taken in
+    /// the event loop as soon as the swarm yields it. It is forwarded to other peers only
+    /// once the marketplace has judged it ([`Client::judge_gossip`](super::Client::judge_gossip)).
     Gossip {
-        source: Option<PeerId>,
+        id: MessageId,
+        /// The peer that passed it on (not necessarily its author).
+        propagation_source: PeerId,
         data: Vec<u8>,
         received_at: SystemTime,
     },

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant, SystemTime};
 use futures::StreamExt;
 use libp2p::kad::store::RecordStore;
 use libp2p::kad::{
-    self, GetProvidersOk, GetRecordOk, InboundRequest, QueryId, QueryResult, Quorum, RecordKey,
+    self, GetProvidersOk, GetRecordOk, InboundRequest, QueryId, QueryResult, RecordKey,
 };
 use libp2p::metrics::Recorder;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
-use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{gossipsub, identify, Multiaddr, PeerId, Swarm};
 use tokio::sync::{mpsc, watch};
@@ -25,6 +25,7 @@ use super::connection_manager::ConnectionManager;
 use super::error::{cause, NetworkError};
 use super::event::Event;
 use super::protocol::{FetchResponse, SearchResponse, ANNOUNCE_TOPIC, KAD_PROTOCOL};
+use super::record_put::RecordPuts;
 use super::store_guard::StoreGuard;
 use crate::metrics::Metrics;
 
@@ -69,7 +70,9 @@ pub struct EventLoop {
     store_guard: StoreGuard,
     pending_bootstrap: HashMap<QueryId, (Instant, Reply<BootstrapOutcome>)>,
     pending_dials: Vec<PendingDials>,
-    pending_put_record: HashMap<QueryId, Reply<()>>,
+    /// Connections opened to be timed, with when they were dialed.
+    pending_connects: HashMap<ConnectionId, (Instant, Reply<Duration>)>,
+    record_puts: RecordPuts,
     pending_get_record: HashMap<QueryId, PendingLookup>,
     pending_start_providing: HashMap<QueryId, Reply<()>>,
     pending_get_providers: HashMap<QueryId, PendingProviders>,
@@ -98,7 +101,8 @@ impl EventLoop {
             topic: gossipsub::IdentTopic::new(ANNOUNCE_TOPIC),
             pending_bootstrap: HashMap::new(),
             pending_dials: Vec::new(),
-            pending_put_record: HashMap::new(),
+            pending_connects: HashMap::new(),
+            record_puts: RecordPuts::default(),
             pending_get_record: HashMap::new(),
             pending_start_providing: HashMap::new(),
             pending_get_providers: HashMap::new(),
@@ -184,6 +188,10 @@ impl EventLoop {
                 let peers = self.swarm.network_info().num_peers();
                 self.metrics.connected_peers.set(peers as i64);
                 self.connections.connected(peer_id, Instant::now());
+                if let Some((dialed, reply)) = self.pending_connects.remove(&connection_id) {
+                    let _ = reply.send(Ok(dialed.elapsed()));
+                    self.swarm.close_connection(connection_id);
+                }
                 let address = endpoint.get_remote_address().clone();
                 self.on_dial_done(connection_id, Ok((peer_id, address)));
             }
@@ -209,6 +217,9 @@ impl EventLoop {
                 error,
             } => {
                 tracing::debug!(local = %self.swarm.local_peer_id(), ?peer_id, %error, "dial failed");
+                if let Some((_, reply)) = self.pending_connects.remove(&connection_id) {
+                    let _ = reply.send(Err(NetworkError::Unreachable(vec![error.to_string()])));
+                }
                 self.on_dial_done(connection_id, Err(error.to_string()));
             }
             _ => {}
@@ -222,7 +233,7 @@ impl EventLoop {
                 result,
                 stats,
                 step,
-            } => self.on_query_progress(id, result, &stats, step.last),
+            } => self.on_query_progress(id, result, &stats, step),
             kad::Event::RoutingUpdated { .. } => {
                 let size = self.routing_table_size();
                 self.metrics.routing_table_peers.set(size as i64);
@@ -263,8 +274,9 @@ impl EventLoop {
         id: QueryId,
         result: QueryResult,
         stats: &kad::QueryStats,
-        last: bool,
+        step: kad::ProgressStep,
     ) {
+        let last = step.last;
         fn kad_err<E: std::error::Error + Send + Sync + 'static>(
             op: &'static str,
             e: E,
@@ -275,8 +287,12 @@ impl EventLoop {
             }
         }
         match result {
+            // A bootstrap is a lookup of this node's own id, which fills the routing table
+            // with its neighbourhood and makes this node known to it, followed by a lookup per
+            // farther bucket. The node has joined once the first one is done: the refreshes
+            // go on in the background and are not waited for.
             QueryResult::Bootstrap(result) => {
-                if !(last || result.is_err()) {
+                if !(step.count.get() == 1 || last || result.is_err()) {
                     return;
                 }
                 if let Some((started, reply)) = self.pending_bootstrap.remove(&id) {
@@ -338,9 +354,14 @@ impl EventLoop {
                 }
             }
             QueryResult::PutRecord(result) => {
-                if let Some(reply) = self.pending_put_record.remove(&id) {
-                    let _ = reply.send(result.map(|_| ()).map_err(|e| kad_err("put record", e)));
+                if let Err(e) = &result {
+                    tracing::debug!(error = %e, "a record write failed");
                 }
+                self.record_puts.on_write(id, result);
+            }
+            QueryResult::GetClosestPeers(result) => {
+                let kad = &mut self.swarm.behaviour_mut().kad;
+                self.record_puts.on_closest_peers(kad, id, result);
             }
             QueryResult::StartProviding(result) => {
                 if let Some(reply) = self.pending_start_providing.remove(&id) {
@@ -389,13 +410,14 @@ impl EventLoop {
     fn on_gossipsub(&mut self, event: gossipsub::Event) {
         if let gossipsub::Event::Message {
             propagation_source,
+            message_id,
             message,
-            ..
         } = event
         {
             self.connections.touch(&propagation_source, Instant::now());
             let event = Event::Gossip {
-                source: message.source,
+                id: message_id,
+                propagation_source,
                 data: message.data,
                 received_at: SystemTime::now(),
             };
@@ -498,19 +520,26 @@ impl EventLoop {
                     });
                 }
             }
-            Command::PutRecord { key, value, reply } => {
-                let record = kad::Record::new(RecordKey::new(&key), value);
-                match behaviour.kad.put_record(record, Quorum::One) {
-                    Ok(id) => {
-                        self.pending_put_record.insert(id, reply);
+            Command::Connect { peer, addr, reply } => {
+                // A connection of its own even when one to the peer exists already.
+                let opts = DialOpts::peer_id(peer)
+                    .addresses(vec![addr])
+                    .condition(PeerCondition::Always)
+                    .build();
+                let id = opts.connection_id();
+                match self.swarm.dial(opts) {
+                    Ok(()) => {
+                        self.pending_connects.insert(id, (Instant::now(), reply));
                     }
                     Err(e) => {
-                        let _ = reply.send(Err(NetworkError::Kademlia {
-                            op: "put record",
-                            source: cause(e),
-                        }));
+                        let _ = reply.send(Err(NetworkError::Unreachable(vec![e.to_string()])));
                     }
                 }
+            }
+            Command::PutRecord { key, value, reply } => {
+                let local_peer = *self.swarm.local_peer_id();
+                let kad = &mut self.swarm.behaviour_mut().kad;
+                self.record_puts.start(kad, local_peer, &key, value, reply);
             }
             Command::GetRecord { key, reply } => {
                 let id = behaviour.kad.get_record(RecordKey::new(&key));
@@ -575,6 +604,23 @@ impl EventLoop {
                 if behaviour.fetch.send_response(channel, response).is_err() {
                     tracing::debug!("fetch requester went away before the response");
                 }
+            }
+            Command::JudgeGossip {
+                id,
+                propagation_source,
+                valid,
+            } => {
+                let acceptance = if valid {
+                    gossipsub::MessageAcceptance::Accept
+                } else {
+                    gossipsub::MessageAcceptance::Reject
+                };
+                // `false` only when the message left the cache meanwhile: nothing to do.
+                let _ = behaviour.gossipsub.report_message_validation_result(
+                    &id,
+                    &propagation_source,
+                    acceptance,
+                );
             }
         }
     }

@@ -14,9 +14,10 @@ mod connection_manager;
 mod error;
 mod event;
 mod event_loop;
-pub mod handshake;
 pub mod protocol;
 mod record_policy;
+mod record_put;
+pub mod round_trip;
 mod store_guard;
 mod tcp_dial;
 

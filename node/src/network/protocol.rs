@@ -45,8 +45,11 @@ pub enum GossipMessage {
         package: SignedManifest,
         sent_unix_nanos: u64,
     },
-    /// A benchmark probe: carries nothing but an id and padding to a chosen size.
+    /// A benchmark probe: carries nothing but its origin (a peer id, base58), an id and
+    /// padding to a chosen size. Gossip messages are not signed by the network layer
+    /// (`behaviour.rs`), so the origin is the sender's claim.
     Probe {
+        origin: String,
         id: u64,
         sent_unix_nanos: u64,
         padding: String,
@@ -85,6 +88,7 @@ mod tests {
                 sent_unix_nanos: now,
             },
             GossipMessage::Probe {
+                origin: "12D3KooW".into(),
                 id: 7,
                 sent_unix_nanos: now + 1,
                 padding: "xx".into(),

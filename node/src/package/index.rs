@@ -218,6 +218,18 @@ impl SearchIndex {
         changed.len()
     }
 
+    /// Whether this very manifest, signature included, is in the index: it was verified
+    /// when it went in.
+    pub fn holds(&self, package: &SignedManifest) -> bool {
+        let key = (
+            package.manifest.name.clone(),
+            package.manifest.version.clone(),
+        );
+        self.by_key
+            .get(&key)
+            .is_some_and(|&slot| self.doc(slot).package == *package)
+    }
+
     /// The package `name` at `version`, or its highest known version.
     pub fn get(&self, name: &str, version: Option<&Version>) -> Option<SearchHit> {
         let slot = match version {

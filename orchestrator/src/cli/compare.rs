@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use orchestrator::compare::{compare, CompareOptions};
+use orchestrator::compare::{compare, config_differences, CompareOptions};
 use orchestrator::quantity;
 use orchestrator::results::RunResults;
 use p2p_api::error::chain;
@@ -35,6 +35,15 @@ pub(super) fn run(args: &CompareArgs) -> ExitCode {
         (Ok(b), Ok(n)) => (b, n),
         (Err(e), _) | (_, Err(e)) => return usage(chain(&e)),
     };
+    let differences = config_differences(&base, &new);
+    if differences.is_empty() {
+        println!("same configuration: {}", describe(&new));
+    } else {
+        println!(
+            "the runs differ in configuration, so a change below is not only the code's: {}",
+            differences.join("; ")
+        );
+    }
     let changes = compare(
         &base,
         &new,
@@ -79,4 +88,17 @@ pub(super) fn run(args: &CompareArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The configuration both runs share, in one line.
+fn describe(r: &RunResults) -> String {
+    format!(
+        "{} peers, {} ms one way ({}), {} runtime, {}, {} shaper",
+        r.run.peers,
+        r.run.link.latency_ms,
+        r.run.link.profile,
+        r.run.runtime,
+        r.run.transport,
+        r.run.shaper
+    )
 }

@@ -4,7 +4,10 @@ mod compare;
 mod down;
 mod image;
 mod report;
+mod run_args;
 mod status;
+mod sweep;
+mod trend;
 mod up;
 
 use std::process::ExitCode;
@@ -43,6 +46,18 @@ enum Command {
     Report(report::ReportArgs),
     /// Compare two runs phase by phase; exit 1 on a significant regression.
     Compare(compare::CompareArgs),
+    /// Run the scenario at several sizes, latencies or transports (--peers 10,50,100,
+    /// --transport tcp,quic) and draw each phase against them, degraded points marked.
+    Sweep(Box<sweep::SweepArgs>),
+    /// Draw every phase's p50/p95 over a series of runs (the nightly's history), degraded
+    /// runs marked.
+    Trend(trend::TrendArgs),
+    /// The watchdog `up` starts for each run: removes the run when `up` dies (internal).
+    #[command(hide = true)]
+    Reap {
+        #[arg(long)]
+        run: String,
+    },
 }
 
 pub(crate) async fn execute(cli: Cli) -> ExitCode {
@@ -53,6 +68,12 @@ pub(crate) async fn execute(cli: Cli) -> ExitCode {
         Command::Image(args) => infra(image::run(args).await),
         Command::Report(args) => infra(report::run(&args)),
         Command::Compare(args) => compare::run(&args),
+        Command::Sweep(args) => sweep::run(*args).await,
+        Command::Trend(args) => trend::run(&args),
+        Command::Reap { run } => {
+            orchestrator::reaper::watch(&run).await;
+            ExitCode::SUCCESS
+        }
     }
 }
 

@@ -20,9 +20,15 @@ pub async fn run(testbed: &mut Testbed, topology: Topology) -> Result<PhaseRepor
     let n = testbed.peers.len();
     let mut samples = Vec::with_capacity(n);
     let mut errors = Vec::new();
-    let mut record = |outcome: Result<BootstrapOutcome, ClientError>| match outcome {
-        Ok(o) => samples.push(o.duration_s),
-        Err(e) => errors.push(chain(&e)),
+    // The seeds' first peer joins nobody: it counts as joined.
+    testbed.progress.set_position(1);
+    let progress = testbed.progress.clone();
+    let mut record = |outcome: Result<BootstrapOutcome, ClientError>| {
+        progress.inc(1);
+        match outcome {
+            Ok(o) => samples.push(o.duration_s),
+            Err(e) => errors.push(chain(&e)),
+        }
     };
     match topology {
         Topology::BootstrapPeers { count, joins } => {
@@ -43,16 +49,13 @@ pub async fn run(testbed: &mut Testbed, topology: Topology) -> Result<PhaseRepor
             // At most `joins` peers join at once: a join storm of the whole network on a
             // couple of cores would measure the CPU, not the protocol.
             let joining = (seeds.len()..n).map(|i| &testbed.peers[i]);
-            let outcomes: Vec<Result<BootstrapOutcome, ClientError>> =
-                futures::stream::iter(joining)
-                    .map(|peer| {
-                        let peers = seed_addrs.clone();
-                        async move { peer.api.bootstrap(peers).await }
-                    })
-                    .buffer_unordered(joins)
-                    .collect()
-                    .await;
-            for outcome in outcomes {
+            let mut outcomes = futures::stream::iter(joining)
+                .map(|peer| {
+                    let peers = seed_addrs.clone();
+                    async move { peer.api.bootstrap(peers).await }
+                })
+                .buffer_unordered(joins);
+            while let Some(outcome) = outcomes.next().await {
                 record(outcome);
             }
         }
@@ -89,22 +92,41 @@ pub async fn wait_for_routing(testbed: &Testbed) -> Result<(), PhaseError> {
     let started = Instant::now();
     loop {
         let statuses = testbed
-            .on_peers(&live, |peer| async move {
+            .poll_peers(&live, |peer| async move {
                 tokio::time::timeout(POLL_TIMEOUT, peer.api.status())
                     .await
                     .ok()
                     .and_then(Result::ok)
             })
             .await;
+        // Each lagging peer with what it lacks, for the error.
         let lagging: Vec<String> = statuses
             .iter()
-            .filter(|(_, s)| {
-                s.as_ref().is_none_or(|s| {
-                    s.network.routing_table_size < wanted || s.network.gossip_mesh_peers == 0
-                })
+            .filter_map(|(i, s)| {
+                let name = &testbed.peers[*i].slot.name;
+                match s {
+                    None => Some(format!("{name} (no status)")),
+                    Some(s)
+                        if s.network.routing_table_size < wanted
+                            || s.network.gossip_mesh_peers == 0 =>
+                    {
+                        Some(format!(
+                            "{name} ({} in its routing table, {} in its gossip mesh, {} connected)",
+                            s.network.routing_table_size,
+                            s.network.gossip_mesh_peers,
+                            s.network.connected_peers
+                        ))
+                    }
+                    Some(_) => None,
+                }
             })
-            .map(|(i, _)| testbed.peers[*i].slot.name.clone())
             .collect();
+        // The bar counts ready peers, poll after poll.
+        testbed.progress.set_message("bootstrap: routing filled");
+        testbed.progress.set_length(live.len() as u64);
+        testbed
+            .progress
+            .set_position((live.len() - lagging.len()) as u64);
         if lagging.is_empty() {
             return Ok(());
         }

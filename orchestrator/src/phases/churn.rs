@@ -36,6 +36,8 @@ pub(super) async fn run(
         ));
     }
 
+    // Their last CPU reading before they stop, so the phase's CPU figure keeps it.
+    crate::testbed::scrape_cpu(testbed, &victims).await;
     for &i in &victims {
         testbed.runtime.stop_peer(i).await?;
         testbed.stopped.insert(i);

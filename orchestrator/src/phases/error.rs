@@ -30,7 +30,7 @@ pub enum PhaseError {
         source: HealthError,
     },
     #[error(
-        "routing tables still not populated after {after:?} on {lagging} peer(s), e.g. {example}"
+        "routing tables or gossip meshes still not formed after {after:?} on {lagging} peer(s), e.g. {example}"
     )]
     NotReady {
         after: Duration,

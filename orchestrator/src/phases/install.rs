@@ -36,9 +36,14 @@ pub(super) async fn run(
             jobs.push((installer, package.name));
         }
     }
-    let peers = &testbed.peers;
+    let (peers, progress) = (&testbed.peers, &testbed.progress);
+    progress.inc_length(jobs.len() as u64);
     let results: Vec<Result<InstallOutcome, ClientError>> = futures::stream::iter(&jobs)
-        .map(|(installer, name)| async move { peers[*installer].api.install(name, None).await })
+        .map(|(installer, name)| async move {
+            let outcome = peers[*installer].api.install(name, None).await;
+            progress.inc(1);
+            outcome
+        })
         .buffer_unordered(phase.concurrency)
         .collect()
         .await;

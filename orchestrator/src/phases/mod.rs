@@ -6,8 +6,10 @@
 pub mod bootstrap;
 mod churn;
 mod cli;
+mod connect;
 mod error;
 mod gossip;
+mod idle;
 mod install;
 mod lookup;
 pub mod names;
@@ -34,6 +36,8 @@ pub(crate) const WORDS: &[&str] = &[
 pub async fn run(testbed: &mut Testbed, phase: &Phase) -> Result<Vec<PhaseReport>, PhaseError> {
     Ok(match phase {
         Phase::Bootstrap => Vec::new(),
+        Phase::Idle(p) => vec![idle::run(testbed, p).await],
+        Phase::Connect(p) => vec![connect::run(testbed, p).await],
         Phase::Publish(p) => vec![publish::run(testbed, p).await?],
         Phase::DhtLookup(p) => vec![lookup::run(testbed, p).await?],
         Phase::Search(p) => vec![search::run(testbed, p).await],

@@ -2,7 +2,11 @@
 //! the plots, `compare` and the dashboards refer to. Defined here once.
 
 pub const BOOTSTRAP: &str = "bootstrap";
+/// Each peer's share of a core while the network is at rest (`cluster_cores`: their sum).
+pub const IDLE: &str = "idle";
 pub const PUBLISH: &str = "publish";
+/// Time from a dial to the established connection (transport, security and multiplexer).
+pub const CONNECT: &str = "connect";
 pub const DHT_LOOKUP: &str = "dht_lookup";
 pub const SEARCH_LOCAL: &str = "search_local";
 pub const SEARCH_NETWORK: &str = "search_network";

@@ -113,13 +113,14 @@ fn pairs(from: &[usize], to: &[usize], count: usize, testbed: &mut Testbed) -> V
     all
 }
 
-/// The round trip of a TCP handshake from each pair's first peer to the second's libp2p
-/// port, `None` when it did not complete within a second.
+/// The round trip of a TCP handshake (or QUIC version negotiation) from each pair's first
+/// peer to the second's libp2p port, `None` when it did not complete within a second.
 async fn handshakes(testbed: &Testbed, pairs: &[(usize, usize)]) -> Vec<Option<f64>> {
     futures::future::join_all(pairs.iter().map(|&(a, b)| {
         let (from, to) = (&testbed.peers[a], &testbed.peers[b]);
         let request = RttProbe {
-            targets: vec![(to.slot.ip, to.slot.p2p_port).into()],
+            targets: vec![to.slot.p2p_socket()],
+            transport: testbed.transport,
             count: 1,
             bind: Some(from.slot.ip.into()),
             timeout_ms: Duration::from_secs(1).as_millis() as u64,

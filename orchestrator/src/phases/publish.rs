@@ -45,11 +45,13 @@ pub(super) async fn run(
         };
         jobs.push((publishers[i % publishers.len()], request));
     }
-    let peers = &testbed.peers;
+    let (peers, progress) = (&testbed.peers, &testbed.progress);
+    progress.inc_length(jobs.len() as u64);
     let results: Vec<(usize, String, Result<PublishOutcome, p2p_api::ClientError>)> =
         futures::stream::iter(&jobs)
             .map(|(publisher, request)| async move {
                 let outcome = peers[*publisher].api.publish(request).await;
+                progress.inc(1);
                 (*publisher, request.name.clone(), outcome)
             })
             .buffer_unordered(FAN_OUT)

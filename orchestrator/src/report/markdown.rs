@@ -1,7 +1,8 @@
 use std::fmt::Write;
 
+use crate::fidelity::Verdict;
 use crate::quantity;
-use crate::results::RunResults;
+use crate::results::{RoundTrips, RunResults};
 
 pub(super) fn summary(r: &RunResults) -> String {
     let mut out = String::new();
@@ -21,8 +22,13 @@ pub(super) fn summary(r: &RunResults) -> String {
     };
     let _ = writeln!(
         out,
-        "Scenario `{}`, {} peers, {} runtime, shaper `{}`, link `{}` ({link}).  ",
-        run.scenario, run.peers, run.runtime, run.shaper, run.link.profile,
+        "Scenario `{}`, {} peers over {}, {} runtime, shaper `{}`, link `{}` ({link}).  ",
+        run.scenario,
+        run.peers,
+        run.transport.as_str().to_uppercase(),
+        run.runtime,
+        run.shaper,
+        run.link.profile,
     );
     let _ = writeln!(out, "Started {}, ended {}.  ", run.started_at, run.ended_at);
     if let Some(ready) = run.ready_s {
@@ -33,6 +39,20 @@ pub(super) fn summary(r: &RunResults) -> String {
     }
     if let Some(image) = &run.image {
         let _ = writeln!(out, "Image `{image}`.");
+    }
+    if r.partial {
+        let _ = writeln!(
+            out,
+            "\n> **Partial run:** it ended before its last phase; what follows is every phase it finished."
+        );
+    }
+    let degraded = r.degraded_phases();
+    if !degraded.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n> **Degraded phases:** {}: the host, not only the network, shaped their figures (see Fidelity).",
+            degraded.join(", ")
+        );
     }
     for w in &r.warnings {
         let _ = writeln!(out, "\n> **Warning:** {w}");
@@ -85,15 +105,28 @@ pub(super) fn summary(r: &RunResults) -> String {
     let _ = writeln!(out, "\n## Phases\n");
     let _ = writeln!(
         out,
-        "| phase | n | errors | p50 | p95 | p99 | max | mean | throughput | other |"
+        "| phase | n | errors | p50 | p95 | p99 | max | mean | p50 / p95 in RTTs | throughput | fidelity | other |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|");
     for p in &r.phases {
         let f = |v: Option<f64>| v.map_or_else(|| "–".into(), |v| quantity::format(v, &p.unit));
         let extra: Vec<String> = p.extra.iter().map(|(k, v)| format!("{k}={v:.3}")).collect();
+        let rtts = match p.in_rtts {
+            Some(RoundTrips {
+                p50: Some(a),
+                p95: Some(b),
+                ..
+            }) => format!("{a:.1} / {b:.1}"),
+            _ => "–".into(),
+        };
+        let fidelity = match &p.fidelity {
+            Some(f) if f.verdict == Verdict::Degraded => "**degraded**",
+            Some(_) => "ok",
+            None => "–",
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {rtts} | {} | {fidelity} | {} |",
             p.name,
             p.summary.count,
             p.errors,
@@ -119,6 +152,7 @@ pub(super) fn summary(r: &RunResults) -> String {
     if !errors.is_empty() {
         let _ = writeln!(out, "\n### Error examples\n\n{}", errors.join("\n"));
     }
+    fidelity(&mut out, r);
 
     if !r.resources.is_empty() {
         let rss: Vec<f64> = r
@@ -141,6 +175,67 @@ pub(super) fn summary(r: &RunResults) -> String {
         "\n## Plots\n\n![latency CDF](plots/latency_cdf.png)\n![gossip propagation](plots/gossip_propagation.png)\n![memory per peer](plots/memory_per_peer.png)\n![bootstrap times](plots/bootstrap_times.png)"
     );
     out
+}
+
+/// The phases whose figures the host shaped, in words, and what every phase ran with.
+fn fidelity(out: &mut String, r: &RunResults) {
+    // Reports of one phase (gossip and gossip_network_wide) share its window.
+    let mut seen = Vec::new();
+    let windows: Vec<(&str, &crate::fidelity::PhaseFidelity)> = r
+        .phases
+        .iter()
+        .filter_map(|p| Some((p.name.as_str(), p.fidelity.as_ref()?)))
+        .filter(|(_, f)| {
+            let new = !seen.contains(f);
+            if new {
+                seen.push(*f);
+            }
+            new
+        })
+        .collect();
+    if windows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n## Fidelity\n");
+    let degraded: Vec<String> = windows
+        .iter()
+        .flat_map(|(name, f)| {
+            f.reasons
+                .iter()
+                .map(move |why| format!("- **{name}** {why}."))
+        })
+        .collect();
+    if degraded.is_empty() {
+        let _ = writeln!(
+            out,
+            "Every phase ran on a host with CPU to spare and a punctual delay line: the figures are the network's.\n"
+        );
+    } else {
+        let _ = writeln!(out, "{}\n", degraded.join("\n"));
+    }
+    let _ = writeln!(
+        out,
+        "| phase | verdict | host CPU busy | CPU pressure | throttled | delay line packets | late (> 1 ms) | failed scrapes |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    let pct = |v: Option<f64>| v.map_or_else(|| "–".into(), |v| format!("{:.0}%", v * 100.0));
+    let count = |v: Option<u64>| v.map_or_else(|| "–".into(), |v| v.to_string());
+    for (name, f) in windows {
+        let verdict = match f.verdict {
+            Verdict::Ok => "ok",
+            Verdict::Degraded => "**degraded**",
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {verdict} | {} | {} | {} | {} | {} | {} |",
+            pct(f.host_cpu_busy),
+            pct(f.cpu_pressure),
+            pct(f.throttled_share),
+            count(f.delay_line_packets),
+            count(f.late_packets),
+            f.failed_scrapes
+        );
+    }
 }
 
 /// Configured against measured round trips of the sampled pairs, and the delay line.

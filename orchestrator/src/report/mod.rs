@@ -11,6 +11,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, Color, Table};
 use serde::Serialize;
 
+use crate::fidelity::{PhaseFidelity, Verdict};
 use crate::quantity;
 use crate::results::{PhaseReport, RunResults};
 use crate::testbed::Testbed;
@@ -43,6 +44,13 @@ fn write(path: PathBuf, bytes: impl AsRef<[u8]>) -> Result<(), ReportError> {
     std::fs::write(&path, bytes).map_err(|source| ReportError::Write { path, source })
 }
 
+/// Writes `bytes` to `path`, naming the file on failure (for reports beside a run's).
+pub fn write_file(path: PathBuf, bytes: impl AsRef<[u8]>) -> Result<(), ReportError> {
+    write(path, bytes)
+}
+
+pub use plots::register_font;
+
 /// Writes every file of the report.
 pub fn write_all(dir: &Path, results: &RunResults) -> Result<(), ReportError> {
     let json = serde_json::to_vec_pretty(results).map_err(|source| ReportError::Serialize {
@@ -51,6 +59,23 @@ pub fn write_all(dir: &Path, results: &RunResults) -> Result<(), ReportError> {
     })?;
     write(dir.join("results.json"), json)?;
     render(dir, results)
+}
+
+/// Writes what a run has measured so far (`results.json` and `summary.md`, without the
+/// plots), so that nothing measured is lost if the run ends early.
+pub fn write_progress(dir: &Path, results: &RunResults) -> Result<(), ReportError> {
+    let json = serde_json::to_vec_pretty(results).map_err(|source| ReportError::Serialize {
+        what: "the results",
+        source,
+    })?;
+    // Written aside and renamed: a reader never sees half a file.
+    let tmp = dir.join("results.json.tmp");
+    write(tmp.clone(), json)?;
+    std::fs::rename(&tmp, dir.join("results.json")).map_err(|source| ReportError::Write {
+        path: dir.join("results.json"),
+        source,
+    })?;
+    write(dir.join("summary.md"), markdown::summary(results))
 }
 
 /// Writes the files derived from `results.json` (what `orchestrator report` redoes).
@@ -78,7 +103,26 @@ pub fn phase_line(report: &PhaseReport) -> String {
     if let Some(t) = report.throughput_per_s {
         line.push_str(&format!(" throughput={t:.1}/s"));
     }
+    if let Some(r) = report.in_rtts {
+        if let (Some(p50), Some(p95)) = (r.p50, r.p95) {
+            line.push_str(&format!(" ({p50:.1} / {p95:.1} RTT)"));
+        }
+    }
+    if report
+        .fidelity
+        .as_ref()
+        .is_some_and(|f| f.verdict == Verdict::Degraded)
+    {
+        line.push_str(" [degraded]");
+    }
     line
+}
+
+/// Tells the console why a phase's figures are not only the network's.
+pub fn warn_degraded(phase: &str, fidelity: &PhaseFidelity) {
+    for reason in &fidelity.reasons {
+        eprintln!("warning: {phase} {reason}");
+    }
 }
 
 /// The table of targets: metric, target, measured, p50/p95/p99, pass or fail.

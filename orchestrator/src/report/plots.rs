@@ -29,11 +29,7 @@ pub(super) fn draw_all(dir: &Path, results: &RunResults) -> Result<(), ReportErr
         path: dir.to_owned(),
         source,
     })?;
-    REGISTER_FONT.call_once(|| {
-        if plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_err() {
-            tracing::warn!("the embedded font did not load; plots will have no text");
-        }
-    });
+    register_font();
     latency_cdf(&dir.join("latency_cdf.png"), results)?;
     gossip_propagation(&dir.join("gossip_propagation.png"), results)?;
     memory_per_peer(&dir.join("memory_per_peer.png"), results)?;
@@ -42,6 +38,15 @@ pub(super) fn draw_all(dir: &Path, results: &RunResults) -> Result<(), ReportErr
         link_rtt(&dir.join("link_rtt.png"), results)?;
     }
     Ok(())
+}
+
+/// Makes the embedded font the plots' sans-serif, once per process.
+pub fn register_font() {
+    REGISTER_FONT.call_once(|| {
+        if plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_err() {
+            tracing::warn!("the embedded font did not load; plots will have no text");
+        }
+    });
 }
 
 fn no_data(path: &Path, title: &str) -> Result<(), ReportError> {

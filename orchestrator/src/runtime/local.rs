@@ -79,7 +79,7 @@ impl LocalRuntime {
             let data_dir = self.work_dir.join(format!("peer-{index:04}"));
             let ip_text = ip.to_string();
             let args = node_args(
-                &ip_text,
+                ip,
                 p2p_port,
                 &ip_text,
                 api_port,

@@ -8,7 +8,9 @@ mod error;
 mod host;
 pub mod local;
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
+
+use p2p_api::Transport;
 use std::path::Path;
 use std::time::Duration;
 
@@ -37,6 +39,11 @@ impl PeerSlot {
     pub fn api_url(&self) -> String {
         format!("http://{}:{}", self.ip, self.api_port)
     }
+
+    /// The peer's libp2p listener.
+    pub fn p2p_socket(&self) -> SocketAddr {
+        SocketAddr::new(self.ip.into(), self.p2p_port)
+    }
 }
 
 /// Environment of every node. glibc gives each thread that allocates its own malloc arena;
@@ -51,6 +58,8 @@ pub const API_TOKEN_ENV: &str = "P2P_NODE_API_TOKEN";
 /// How each node is started.
 #[derive(Debug, Clone)]
 pub struct NodeOptions {
+    /// The wire the nodes listen on, and so talk over.
+    pub transport: Transport,
     pub max_connections: u32,
     pub idle_timeout_secs: u64,
     pub cpus: Option<f64>,
@@ -76,7 +85,7 @@ impl NodeOptions {
 /// `p2p-node run` arguments for a peer: listen address and API inside its slot, nothing to
 /// dial (the orchestrator drives the bootstrap over the API).
 fn node_args(
-    listen_ip: &str,
+    listen_ip: Ipv4Addr,
     p2p_port: u16,
     api_ip: &str,
     api_port: u16,
@@ -88,7 +97,9 @@ fn node_args(
         "--data-dir".into(),
         data_dir.into(),
         "--listen".into(),
-        format!("/ip4/{listen_ip}/tcp/{p2p_port}"),
+        options
+            .transport
+            .multiaddr(SocketAddr::new(listen_ip.into(), p2p_port)),
         "--api-addr".into(),
         format!("{api_ip}:{api_port}"),
         "--max-connections".into(),
@@ -204,6 +215,15 @@ impl Runtime {
         match self {
             Self::Docker(_) => docker::SAMPLE_FILE_IN_IMAGE.to_owned(),
             Self::Local(l) => l.sample_file(),
+        }
+    }
+
+    /// CPU throttling of the peers' containers so far; `None` for processes, or where the
+    /// cgroup counters are not readable.
+    pub fn cpu_throttling(&self) -> Option<crate::fidelity::cgroup::Throttling> {
+        match self {
+            Self::Docker(d) => crate::fidelity::cgroup::read(d.container_ids()),
+            Self::Local(_) => None,
         }
     }
 

@@ -16,11 +16,13 @@ mod targets;
 pub use link::Link;
 pub use origin::{Origin, ScenarioError, Sourced};
 pub use phases::{
-    ChurnPhase, CliPhase, ConcurrentSearchPhase, DhtLookupPhase, GossipPhase, InstallPhase,
-    PartitionPhase, Phase, PublishPhase, SearchPhase,
+    ChurnPhase, CliPhase, ConcurrentSearchPhase, ConnectPhase, DhtLookupPhase, GossipPhase,
+    IdlePhase, InstallPhase, PartitionPhase, Phase, PublishPhase, SearchPhase,
 };
 pub use raw::{RawScenario, ScenarioFlags};
 pub use targets::{Bound, Target};
+
+use p2p_api::Transport;
 
 /// Peers that join at once with the bootstrap-peers topology, unless the scenario says.
 pub const DEFAULT_CONCURRENT_JOINS: usize = 8;
@@ -37,6 +39,8 @@ pub const DEFAULT_SCENARIO_NAME: &str = "scenarios/default.yaml (built in)";
 pub struct Scenario {
     pub name: String,
     pub peers: usize,
+    /// The wire the peers talk over.
+    pub transport: Transport,
     pub link: Link,
     pub topology: Topology,
     pub resources: Resources,
@@ -82,6 +86,10 @@ impl Scenario {
             Some(p) => p.value,
             None => DEFAULT_PEERS,
         };
+        let transport = match &raw.transport {
+            Some(t) => t.parse(|text| text.parse::<Transport>())?,
+            None => Transport::default(),
+        };
         let link = link::resolve(&raw.link)?;
         let topology = topology(&raw, whole_file)?;
         let resources = resources(&raw)?;
@@ -104,6 +112,7 @@ impl Scenario {
         Ok(Self {
             name: raw.name.unwrap_or_else(|| "unnamed".to_owned()),
             peers,
+            transport,
             link,
             topology,
             resources,
@@ -386,6 +395,13 @@ targets:
                 },
                 "--profile: unknown link profile \"moon\"",
             ),
+            (
+                ScenarioFlags {
+                    transport: Some("udp".into()),
+                    ..Default::default()
+                },
+                "--transport: unknown transport \"udp\": expected tcp or quic",
+            ),
         ] {
             let e = with_flags(LINKED, flags).unwrap_err();
             assert!(matches!(e.origin, Origin::Flag(_)), "{e}");
@@ -394,6 +410,33 @@ targets:
                 "{e} should start with {expected}"
             );
         }
+    }
+
+    #[test]
+    fn the_transport_comes_from_the_file_or_the_flag() {
+        assert_eq!(
+            Scenario::parse("s.yaml", LINKED).unwrap().transport,
+            Transport::Tcp
+        );
+        let quic = format!("transport: quic\n{LINKED}");
+        assert_eq!(
+            Scenario::parse("s.yaml", &quic).unwrap().transport,
+            Transport::Quic
+        );
+        let flagged = ScenarioFlags {
+            transport: Some("tcp".into()),
+            ..ScenarioFlags::default()
+        };
+        assert_eq!(
+            with_flags(&quic, flagged).unwrap().transport,
+            Transport::Tcp
+        );
+        let e =
+            Scenario::parse("s.yaml", &format!("transport: carrier-pigeon\n{LINKED}")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "s.yaml:1:12: transport: unknown transport \"carrier-pigeon\": expected tcp or quic"
+        );
     }
 
     #[test]

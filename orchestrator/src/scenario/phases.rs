@@ -9,6 +9,8 @@ use crate::quantity;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
     Bootstrap,
+    Idle(IdlePhase),
+    Connect(ConnectPhase),
     Publish(PublishPhase),
     DhtLookup(DhtLookupPhase),
     Search(SearchPhase),
@@ -24,6 +26,8 @@ impl Phase {
     pub fn label(&self) -> &'static str {
         match self {
             Self::Bootstrap => "bootstrap",
+            Self::Idle(_) => "idle",
+            Self::Connect(_) => "connect",
             Self::Publish(_) => "publish",
             Self::DhtLookup(_) => "dht_lookup",
             Self::Search(_) => "search",
@@ -33,6 +37,46 @@ impl Phase {
             Self::Churn(_) => "churn",
             Self::Partition(_) => "partition",
             Self::Cli(_) => "cli",
+        }
+    }
+}
+
+/// The formed network at rest: nothing is asked of it while its CPU use is measured.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdlePhase {
+    /// How long to let the work before the phase (a bootstrap's bucket refreshes) end.
+    #[serde(deserialize_with = "duration_field")]
+    pub settle: Duration,
+    /// How long the network is measured at rest.
+    #[serde(deserialize_with = "duration_field")]
+    pub duration: Duration,
+}
+
+impl Default for IdlePhase {
+    fn default() -> Self {
+        Self {
+            settle: Duration::from_secs(2),
+            duration: Duration::from_secs(10),
+        }
+    }
+}
+
+/// New connections, timed from the dial to the established connection.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectPhase {
+    /// Peers that dial.
+    pub peers: usize,
+    /// Other peers each of them dials, one after the other.
+    pub per_peer: usize,
+}
+
+impl Default for ConnectPhase {
+    fn default() -> Self {
+        Self {
+            peers: 10,
+            per_peer: 5,
         }
     }
 }
@@ -209,6 +253,8 @@ impl Default for CliPhase {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub(super) enum RawPhase {
     Bootstrap {},
+    Idle(#[serde(default)] IdlePhase),
+    Connect(#[serde(default)] ConnectPhase),
     Publish(#[serde(default)] PublishPhase),
     DhtLookup(#[serde(default)] DhtLookupPhase),
     Search(SearchPhase),
@@ -219,6 +265,9 @@ pub(super) enum RawPhase {
     Partition(#[serde(default)] PartitionPhase),
     Cli(#[serde(default)] CliPhase),
 }
+
+/// Longest idle settle or measurement a scenario may ask for.
+const MAX_IDLE: Duration = Duration::from_secs(3600);
 
 fn duration_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
@@ -236,6 +285,31 @@ pub(super) fn validate(raw: RawPhase) -> Result<Phase, String> {
     };
     Ok(match raw {
         RawPhase::Bootstrap {} => Phase::Bootstrap,
+        RawPhase::Idle(p) => {
+            if p.duration < Duration::from_secs(1) {
+                return Err(format!(
+                    "idle.duration must be at least 1s to measure anything, got {:?}",
+                    p.duration
+                ));
+            }
+            if p.duration > MAX_IDLE || p.settle > MAX_IDLE {
+                return Err(format!(
+                    "idle.settle and idle.duration must be at most {}s each",
+                    MAX_IDLE.as_secs()
+                ));
+            }
+            Phase::Idle(p)
+        }
+        RawPhase::Connect(p) => {
+            positive("connect.peers", p.peers)?;
+            if p.per_peer == 0 || p.per_peer > p2p_api::limits::MAX_CONNECT_PEERS {
+                return Err(format!(
+                    "connect.per_peer must be between 1 and {}",
+                    p2p_api::limits::MAX_CONNECT_PEERS
+                ));
+            }
+            Phase::Connect(p)
+        }
         RawPhase::Publish(p) => {
             positive("publish.packages", p.packages)?;
             positive("publish.publishers", p.publishers)?;

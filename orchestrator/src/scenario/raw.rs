@@ -17,6 +17,7 @@ use super::targets::RawTarget;
 #[derive(Debug, Clone, Default)]
 pub struct ScenarioFlags {
     pub peers: Option<usize>,
+    pub transport: Option<String>,
     pub profile: Option<String>,
     pub latency: Option<String>,
     pub jitter: Option<String>,
@@ -32,6 +33,7 @@ pub struct RawScenario {
     pub(super) file: Arc<str>,
     pub(super) name: Option<String>,
     pub(super) peers: Option<Sourced<usize>>,
+    pub(super) transport: Option<Sourced<String>>,
     pub(super) link: RawLink,
     pub(super) bootstrap: RawBootstrap,
     pub(super) resources: RawResources,
@@ -102,6 +104,9 @@ impl RawScenario {
         if let Some(peers) = flags.peers {
             self.peers = Some(Sourced::from_flag("--peers", peers));
         }
+        if let Some(transport) = flag("--transport", &flags.transport) {
+            self.transport = Some(transport);
+        }
         if let Some(profile) = &flags.profile {
             self.link = RawLink {
                 profile: Some(Sourced::from_flag("--profile", profile.clone())),
@@ -141,6 +146,7 @@ fn first_line(message: &str) -> String {
 struct YamlScenario {
     name: Option<String>,
     peers: Option<Spanned<usize>>,
+    transport: Option<Spanned<String>>,
     link: Option<Spanned<YamlLink>>,
     #[serde(default)]
     bootstrap: YamlBootstrap,
@@ -211,6 +217,7 @@ impl YamlScenario {
         RawScenario {
             name: self.name,
             peers: at(f, "peers", self.peers),
+            transport: at(f, "transport", self.transport),
             link,
             bootstrap: RawBootstrap {
                 topology: at(f, "bootstrap.topology", b.topology),

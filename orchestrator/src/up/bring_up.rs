@@ -12,8 +12,10 @@ use p2p_api::ApiClient;
 use rand::SeedableRng;
 
 use super::{progress, prometheus, Collected, RunPlan, UpOptions};
+use crate::fidelity::Window;
 use crate::phases::bootstrap;
 use crate::runtime::Runtime;
+use crate::shaping::mean_configured_rtt;
 use crate::testbed::{wait_healthy, Peer, Testbed, HEALTH_DEADLINE};
 use crate::{report, shaping};
 
@@ -42,6 +44,9 @@ pub(super) async fn bring_up(
         stopped: HashSet::new(),
         rng: rand::rngs::StdRng::seed_from_u64(options.seed),
         shaping: None,
+        transport: plan.node.transport,
+        cpu: Default::default(),
+        progress: indicatif::ProgressBar::hidden(),
     };
     if let Err(failure) = shape_links(&mut testbed, options, plan, progress, collected).await {
         collected.failures.push(failure);
@@ -59,11 +64,17 @@ pub(super) async fn bring_up(
         spin.finish_and_clear();
     }
 
-    let spin = progress::spinner(progress, "bootstrap");
+    testbed.progress = progress::counter(progress, testbed.peers.len() as u64);
+    testbed.progress.set_message("bootstrap: peers joined");
+    let window = Window::open(&testbed);
     let joined = bootstrap::run(&mut testbed, options.scenario.topology).await;
-    spin.finish_and_clear();
+    let fidelity = window.close(&testbed, 0);
+    testbed.progress.finish_and_clear();
     match joined {
-        Ok(report) => {
+        Ok(mut report) => {
+            report.fidelity = Some(fidelity.clone());
+            report.set_round_trips(mean_configured_rtt(&testbed));
+            report::warn_degraded("bootstrap", &fidelity);
             let ready = plan.started.elapsed().as_secs_f64();
             collected.ready_s = Some(ready);
             eprintln!(
@@ -112,7 +123,10 @@ async fn start_peers(
             let peer_id = wait_healthy(&api, HEALTH_DEADLINE).await;
             bar.inc(1);
             peer_id.map(|peer_id| Peer {
-                addr: format!("/ip4/{}/tcp/{}/p2p/{peer_id}", slot.ip, slot.p2p_port),
+                addr: format!(
+                    "{}/p2p/{peer_id}",
+                    plan.node.transport.multiaddr(slot.p2p_socket())
+                ),
                 slot: slot.clone(),
                 api,
                 peer_id,

@@ -9,12 +9,15 @@ mod prometheus;
 mod teardown;
 
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use indicatif::MultiProgress;
 use ipnet::Ipv4Net;
 use netem::{Backend, Selection, ShaperChoice};
 
+use crate::fidelity::FidelityMode;
+use crate::reaper::Reaper;
 use crate::results::{
     LinkInfo, PeerResources, PhaseReport, RunInfo, RunResults, ShapingReport, SCHEMA_VERSION,
 };
@@ -23,7 +26,8 @@ use crate::runtime::{
 };
 use crate::scenario::Scenario;
 use crate::signals::{shutdown_signal, Interrupt};
-use crate::{cleanup, report, sla};
+use crate::{capacity, cleanup, report, sla};
+use p2p_api::error::chain;
 
 /// Which runtime to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -48,11 +52,14 @@ pub struct UpOptions {
     /// An existing Prometheus to point at the run's targets.
     pub prometheus: Option<String>,
     pub shaper: ShaperChoice,
+    pub fidelity: FidelityMode,
 }
 
 /// Why `up` could not produce results at all.
 #[derive(Debug, thiserror::Error)]
 pub enum UpError {
+    #[error("this run cannot fit on this machine: {}", .0.join("; "))]
+    Capacity(Vec<String>),
     #[error("the p2p-node binary")]
     Binary(#[source] InfraError),
     #[error("the runtime")]
@@ -77,20 +84,15 @@ pub struct RunOutcome {
 }
 
 impl RunOutcome {
-    /// 0 all targets met, 1 a target missed, 3 the run itself failed (DESIGN.md).
+    /// 0 all targets met, 1 a target missed, 3 the run itself failed (DESIGN.md), or, with
+    /// `--fidelity strict`, a phase was degraded.
     pub fn exit_code(&self) -> u8 {
-        if !self.results.failures.is_empty() {
-            3
-        } else if self.results.sla.iter().any(|s| !s.pass) {
-            1
-        } else {
-            0
-        }
+        self.results.exit_code()
     }
 }
 
 /// What the run produced, even when it failed part-way.
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 struct Collected {
     phases: Vec<PhaseReport>,
     resources: Vec<PeerResources>,
@@ -111,6 +113,8 @@ struct RunPlan {
     dir: PathBuf,
     selection: Selection,
     link: LinkInfo,
+    /// Why the figures may be the host's, known before the run started.
+    capacity_warnings: Vec<String>,
 }
 
 pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
@@ -120,8 +124,9 @@ pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
         started_at.format("%Y%m%d-%H%M%S"),
         rand::random::<u16>()
     );
-    let binary = locate_node_binary(options.node_binary.as_deref()).map_err(UpError::Binary)?;
     let runtime = choose_runtime(&options, &run_id).await?;
+    let capacity_warnings = check_capacity(&options.scenario, &runtime)?;
+    let binary = locate_node_binary(options.node_binary.as_deref()).map_err(UpError::Binary)?;
     let selection = select_shaper(&options, &runtime).await?;
     eprintln!(
         "shaper: {} ({})",
@@ -163,16 +168,99 @@ pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
         dir,
         selection,
         link: link_info,
+        capacity_warnings,
     };
 
+    // From here on the run creates things: a watchdog removes them if this process dies.
+    let reaper = match Reaper::spawn(&plan.id, &plan.dir.join("reaper.log")) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("warning: no reaper for this run ({e}): if this process is killed, `orchestrator down` removes what it leaves");
+            None
+        }
+    };
     let progress = MultiProgress::new();
     let runtime_kind = runtime.kind();
-    let work = run(runtime, &options, &plan, &progress);
-    let collected = tokio::select! {
-        collected = work => collected,
-        signal = shutdown_signal() => interrupted(&plan.id, signal).await,
+    let checkpoint = Checkpoint {
+        options: &options,
+        plan: &plan,
+        runtime_kind,
+        latest: Mutex::new(None),
     };
-    finish(&options, plan, runtime_kind, collected)
+    let work = run(runtime, &options, &plan, &progress, &checkpoint);
+    let (collected, partial) = tokio::select! {
+        collected = work => {
+            let partial = !collected.failures.is_empty();
+            (collected, partial)
+        }
+        signal = shutdown_signal() => {
+            let so_far = checkpoint.take();
+            (interrupted(&plan, signal, so_far).await, true)
+        }
+    };
+    // Everything the run created is gone (the teardown or the interruption removed it).
+    if let Some(reaper) = reaper {
+        reaper.dismiss();
+    }
+    finish(&options, plan, runtime_kind, collected, partial)
+}
+
+/// Where a run keeps what it has measured so far: after every phase, the phases finished are
+/// written to `results.json` and `summary.md` (marked partial), and kept here for an
+/// interrupted run to report.
+pub(crate) struct Checkpoint<'a> {
+    options: &'a UpOptions,
+    plan: &'a RunPlan,
+    runtime_kind: &'static str,
+    latest: Mutex<Option<Collected>>,
+}
+
+impl Checkpoint<'_> {
+    /// Saves `collected` as it stands; a failure to write is only a warning (the final
+    /// report is written again at the end).
+    fn save(&self, collected: &Collected) {
+        *self.latest.lock().expect("checkpoint lock poisoned") = Some(collected.clone());
+        let results = assemble(
+            self.options,
+            self.plan,
+            self.runtime_kind,
+            collected.clone(),
+            true,
+        );
+        if let Err(e) = report::write_progress(&self.plan.dir, &results) {
+            eprintln!("warning: saving the phases so far: {}", chain(&e));
+        }
+    }
+
+    fn take(&self) -> Collected {
+        self.latest
+            .lock()
+            .expect("checkpoint lock poisoned")
+            .take()
+            .unwrap_or_default()
+    }
+}
+
+/// Refuses a run that cannot fit this machine, before anything is created; returns the
+/// warnings for one that fits but will likely be degraded.
+fn check_capacity(scenario: &Scenario, runtime: &Runtime) -> Result<Vec<String>, UpError> {
+    let kind = match runtime {
+        Runtime::Docker(_) => capacity::RuntimeKind::Docker,
+        Runtime::Local(_) => capacity::RuntimeKind::Local,
+    };
+    match capacity::check(scenario, kind, &capacity::Machine::read()) {
+        capacity::Fit::Fits(need) => {
+            eprintln!("capacity: {need}: fits");
+            Ok(Vec::new())
+        }
+        capacity::Fit::Degraded(_, reasons) => {
+            for r in &reasons {
+                eprintln!("warning: {r}");
+            }
+            Ok(reasons)
+        }
+        capacity::Fit::Impossible(reasons) => Err(UpError::Capacity(reasons)),
+    }
 }
 
 /// A token of 128 random bits, new for every run: the peers' APIs accept no other.
@@ -223,9 +311,11 @@ async fn run(
     options: &UpOptions,
     plan: &RunPlan,
     progress: &MultiProgress,
+    checkpoint: &Checkpoint<'_>,
 ) -> Collected {
     let mut collected = Collected::default();
     let testbed = bring_up::bring_up(runtime, options, plan, progress, &mut collected).await;
+    checkpoint.save(&collected);
     let mut testbed = match testbed {
         Ok(testbed) => testbed,
         Err(mut runtime) => {
@@ -234,7 +324,14 @@ async fn run(
             return collected;
         }
     };
-    phases::run_all(&mut testbed, &options.scenario, progress, &mut collected).await;
+    phases::run_all(
+        &mut testbed,
+        &options.scenario,
+        progress,
+        &mut collected,
+        checkpoint,
+    )
+    .await;
     collected.image = testbed.runtime.image();
     if options.keep && collected.failures.is_empty() {
         teardown::keep(&testbed, &plan.dir).await;
@@ -244,14 +341,21 @@ async fn run(
     collected
 }
 
-/// A signal ended the run: remove everything it created, by name and label.
-async fn interrupted(run_id: &str, signal: Interrupt) -> Collected {
+/// A signal ended the run: remove everything it created, by name and label, and report what
+/// it had measured (`so_far`).
+async fn interrupted(plan: &RunPlan, signal: Interrupt, so_far: Collected) -> Collected {
+    let run_id = &plan.id;
+    if signal == Interrupt::Hangup {
+        // The terminal is gone: what is left to say goes to a file in the run directory
+        // (a write to the closed terminal would fail, and end the cleanup with it).
+        crate::signals::detach_from_terminal(&plan.dir.join("orchestrator.log"));
+    }
     eprintln!(
         "interrupted ({}): removing everything run {run_id} created",
         signal.describe()
     );
     let removed = cleanup::remove_run(Some(run_id)).await;
-    let mut collected = Collected::default();
+    let mut collected = so_far;
     collected.failures.push(format!(
         "interrupted ({}) before the run finished",
         signal.describe()
@@ -266,11 +370,30 @@ fn finish(
     plan: RunPlan,
     runtime_kind: &'static str,
     collected: Collected,
+    partial: bool,
 ) -> Result<RunOutcome, UpError> {
-    let scenario = &options.scenario;
     report::remove_live_targets(&plan.dir);
+    tracing::debug!(elapsed = ?plan.started.elapsed(), "run done");
+    let results = assemble(options, &plan, runtime_kind, collected, partial);
+    report::write_all(&plan.dir, &results)?;
+    Ok(RunOutcome {
+        results,
+        dir: plan.dir,
+    })
+}
+
+/// The results document of what was collected; `partial` when the run ended before its
+/// last phase.
+fn assemble(
+    options: &UpOptions,
+    plan: &RunPlan,
+    runtime_kind: &'static str,
+    collected: Collected,
+    partial: bool,
+) -> RunResults {
+    let scenario = &options.scenario;
     let sla = sla::evaluate(&scenario.targets, &collected.phases);
-    let mut warnings = Vec::new();
+    let mut warnings = plan.capacity_warnings.clone();
     if plan.selection.backend == Backend::None {
         warnings.push(if scenario.link.profile.is_perfect() {
             "links are unshaped: every figure is for a zero-latency network".to_owned()
@@ -290,20 +413,22 @@ fn finish(
                 .into(),
         );
     }
-    tracing::debug!(elapsed = ?plan.started.elapsed(), "run done");
-    let results = RunResults {
+    RunResults {
         schema: SCHEMA_VERSION,
+        partial,
         run: RunInfo {
-            id: plan.id,
+            id: plan.id.clone(),
             scenario: scenario.name.clone(),
             started_at: plan.started_at.to_rfc3339(),
             ended_at: chrono::Utc::now().to_rfc3339(),
             runtime: runtime_kind.to_owned(),
             shaper: plan.selection.backend.name().to_owned(),
             peers: scenario.peers,
-            link: plan.link,
+            transport: scenario.transport,
+            link: plan.link.clone(),
             ready_s: collected.ready_s,
             image: collected.image,
+            fidelity: options.fidelity,
         },
         phases: collected.phases,
         resources: collected.resources,
@@ -311,10 +436,5 @@ fn finish(
         sla,
         warnings,
         failures: collected.failures,
-    };
-    report::write_all(&plan.dir, &results)?;
-    Ok(RunOutcome {
-        results,
-        dir: plan.dir,
-    })
+    }
 }

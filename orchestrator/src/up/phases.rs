@@ -7,11 +7,13 @@ use std::time::Instant;
 use indicatif::MultiProgress;
 use p2p_api::error::chain;
 
-use super::{progress, Collected};
+use super::{progress, Checkpoint, Collected};
+use crate::fidelity::Window;
 use crate::phases::names;
 use crate::results::{PeerResources, PhaseReport};
 use crate::scenario::{Phase, Scenario};
-use crate::testbed::{scrape, Testbed};
+use crate::shaping::mean_configured_rtt;
+use crate::testbed::{cpu_between, scrape, scrape_cpu, Testbed};
 use crate::{phases, report};
 
 pub(super) async fn run_all(
@@ -19,6 +21,7 @@ pub(super) async fn run_all(
     scenario: &Scenario,
     progress: &MultiProgress,
     collected: &mut Collected,
+    checkpoint: &Checkpoint<'_>,
 ) {
     for phase in scenario.phases.iter().filter(|p| **p != Phase::Bootstrap) {
         if let Some(crashed) = crashed_peers(testbed).await {
@@ -27,26 +30,28 @@ pub(super) async fn run_all(
                 .push(format!("before phase {}: {crashed}", phase.label()));
             break;
         }
-        let spin = progress::spinner(progress, phase.label());
+        testbed.progress = progress::operations(progress, phase.label());
         let phase_started = Instant::now();
         let live = testbed.live();
-        let before = scrape(testbed, &live).await;
+        let before = scrape_cpu(testbed, &live).await;
+        let window = Window::open(testbed);
         let outcome = phases::run(testbed, phase).await;
-        let after = scrape(testbed, &live).await;
-        spin.finish_and_clear();
-        let cpu: f64 = before
-            .iter()
-            .filter_map(|(i, m)| {
-                Some(after.iter().find(|(j, _)| j == i)?.1?.cpu_seconds? - m.as_ref()?.cpu_seconds?)
-            })
-            .sum();
+        let after = scrape_cpu(testbed, &live).await;
+        let (cpu, unread) = cpu_between(&before, &after);
+        let fidelity = window.close(testbed, unread);
+        testbed.progress.finish_and_clear();
         match outcome {
             Ok(mut reports) => {
+                let rtt = mean_configured_rtt(testbed);
                 for r in &mut reports {
                     r.extra.insert("cluster_cpu_seconds".into(), cpu);
+                    r.fidelity = Some(fidelity.clone());
+                    r.set_round_trips(rtt);
                     eprintln!("{}", report::phase_line(r));
                 }
+                report::warn_degraded(phase.label(), &fidelity);
                 collected.phases.extend(reports);
+                checkpoint.save(collected);
             }
             Err(e) => {
                 let crashed = crashed_peers(testbed).await;
@@ -80,6 +85,7 @@ pub(super) async fn run_all(
         collected
             .phases
             .push(PhaseReport::new(names::PEER_CPU, cpu, Vec::new()));
+        checkpoint.save(collected);
     }
 }
 

@@ -4,20 +4,23 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use p2p_api::limits::{
-    MAX_GOSSIP_DURATION_MS, MAX_GOSSIP_INTERVAL_MS, MAX_GOSSIP_PROBES, MAX_PHASE_CONCURRENCY,
-    MAX_PHASE_OPERATIONS, MAX_PROBE_PADDING, MAX_QUERY_CHARS, MAX_RTT_COUNT, MAX_RTT_TARGETS,
-    MAX_RTT_TIMEOUT_MS, MAX_SEARCH_LIMIT, MAX_SEARCH_TIMEOUT_MS,
+    MAX_CONNECT_PEERS, MAX_GOSSIP_DURATION_MS, MAX_GOSSIP_INTERVAL_MS, MAX_GOSSIP_PROBES,
+    MAX_PHASE_CONCURRENCY, MAX_PHASE_OPERATIONS, MAX_PROBE_PADDING, MAX_QUERY_CHARS, MAX_RTT_COUNT,
+    MAX_RTT_TARGETS, MAX_RTT_TIMEOUT_MS, MAX_SEARCH_LIMIT, MAX_SEARCH_TIMEOUT_MS,
 };
 use p2p_api::{
-    DhtLookupBench, GossipBench, GossipPublished, GossipReceived, PhaseResult, RttProbe, RttResult,
-    SearchBench,
+    ConnectBench, DhtLookupBench, GossipBench, GossipPublished, GossipReceived, PhaseResult,
+    RttProbe, RttResult, SearchBench,
 };
+
+use libp2p::multiaddr::Protocol;
+use libp2p::Multiaddr;
 
 use crate::api::bounds::{at_most, chars_at_most, in_range, product_at_most};
 use crate::api::error::ApiError;
 use crate::api::extract::Json;
 use crate::api::AppState;
-use crate::network::handshake;
+use crate::network::round_trip;
 use crate::package::validate_name;
 
 /// The longest an RTT probe may keep a node busy in all (targets × count × timeout).
@@ -105,7 +108,8 @@ pub(crate) async fn rtt(Json(probe): Json<RttProbe>) -> Result<axum::Json<RttRes
     for target in probe.targets {
         let started = std::time::Instant::now();
         let (samples, errors) =
-            handshake::handshake_times(probe.bind, target, probe.count, timeout).await;
+            round_trip::round_trips(probe.transport, probe.bind, target, probe.count, timeout)
+                .await;
         targets.push(PhaseResult {
             samples,
             errors,
@@ -114,4 +118,44 @@ pub(crate) async fn rtt(Json(probe): Json<RttProbe>) -> Result<axum::Json<RttRes
         });
     }
     Ok(axum::Json(RttResult { targets }))
+}
+
+/// Times new connections to the given peers, one after the other (`ConnectBench`).
+pub(crate) async fn connect(
+    State(state): State<AppState>,
+    Json(bench): Json<ConnectBench>,
+) -> Result<axum::Json<PhaseResult>, ApiError> {
+    in_range("peers", bench.peers.len(), 1, MAX_CONNECT_PEERS)?;
+    in_range("timeout_ms", bench.timeout_ms, 1, MAX_RTT_TIMEOUT_MS)?;
+    product_at_most(
+        "peers × timeout_ms",
+        bench.peers.len() as u64,
+        bench.timeout_ms,
+        MAX_RTT_BUDGET_MS,
+    )?;
+    let mut targets = Vec::with_capacity(bench.peers.len());
+    for (i, text) in bench.peers.iter().enumerate() {
+        let addr: Multiaddr = text
+            .parse()
+            .map_err(|e| ApiError::bad_request(format!("peers[{i}]: {e}")))?;
+        let Some(Protocol::P2p(peer)) = addr.iter().last() else {
+            return Err(ApiError::bad_request(format!(
+                "peers[{i}]: {text} does not end in /p2p/<peer id>"
+            )));
+        };
+        targets.push((peer, addr));
+    }
+    let timeout = std::time::Duration::from_millis(bench.timeout_ms);
+    let started = std::time::Instant::now();
+    let mut result = PhaseResult::default();
+    for (peer, addr) in targets {
+        match state.market.network().connect(peer, addr, timeout).await {
+            Ok(elapsed) => result.samples.push(elapsed.as_secs_f64()),
+            Err(e) => result
+                .errors
+                .push(format!("{peer}: {}", p2p_api::error::chain(&e))),
+        }
+    }
+    result.wall_s = started.elapsed().as_secs_f64();
+    Ok(axum::Json(result))
 }

@@ -167,8 +167,15 @@ pub(super) async fn create_and_start(
     network: &str,
     labels: HashMap<String, String>,
     options: &NodeOptions,
-) -> Result<(), InfraError> {
-    let cmd = node_args("0.0.0.0", P2P_PORT, "0.0.0.0", API_PORT, "/data", options);
+) -> Result<String, InfraError> {
+    let cmd = node_args(
+        std::net::Ipv4Addr::UNSPECIFIED,
+        P2P_PORT,
+        "0.0.0.0",
+        API_PORT,
+        "/data",
+        options,
+    );
     let endpoint = EndpointSettings {
         ipam_config: Some(EndpointIpamConfig {
             ipv4_address: Some(slot.ip.to_string()),
@@ -199,7 +206,7 @@ pub(super) async fn create_and_start(
         }),
         ..Default::default()
     };
-    docker
+    let created = docker
         .create_container(
             Some(
                 CreateContainerOptionsBuilder::default()
@@ -216,5 +223,6 @@ pub(super) async fn create_and_start(
             None::<bollard::query_parameters::StartContainerOptions>,
         )
         .await
-        .map_err(docker_err("StartContainer"))
+        .map_err(docker_err("StartContainer"))?;
+    Ok(created.id)
 }

@@ -35,6 +35,8 @@ pub struct DockerRuntime {
     image: Option<String>,
     network: Option<String>,
     containers: Vec<String>,
+    /// Full ids of the containers, in peer order (for their cgroups).
+    container_ids: Vec<String>,
     neighbours: NeighbourTable,
 }
 
@@ -58,6 +60,7 @@ impl DockerRuntime {
             image: None,
             network: None,
             containers: Vec::new(),
+            container_ids: Vec::new(),
             neighbours: NeighbourTable::default(),
         }
     }
@@ -137,20 +140,22 @@ impl DockerRuntime {
         progress.set_length(count as u64);
         let labels = self.labels();
         let (docker, options) = (&self.docker, &options);
-        let started: Vec<Result<(), InfraError>> = futures::stream::iter(&slots)
+        let started: Vec<Result<String, InfraError>> = futures::stream::iter(&slots)
             .map(|slot| {
                 let (image, network, labels) = (image.clone(), network.clone(), labels.clone());
                 async move {
-                    lifecycle::create_and_start(docker, slot, &image, &network, labels, options)
-                        .await?;
+                    let id = lifecycle::create_and_start(
+                        docker, slot, &image, &network, labels, options,
+                    )
+                    .await?;
                     progress.inc(1);
-                    Ok(())
+                    Ok(id)
                 }
             })
-            .buffer_unordered(LAUNCH_CONCURRENCY)
+            .buffered(LAUNCH_CONCURRENCY)
             .collect()
             .await;
-        started.into_iter().collect::<Result<Vec<()>, _>>()?;
+        self.container_ids = started.into_iter().collect::<Result<Vec<String>, _>>()?;
         Ok(slots)
     }
 
@@ -163,6 +168,11 @@ impl DockerRuntime {
     /// The run network's subnet, once launched.
     pub fn subnet(&self) -> Option<Ipv4Net> {
         self.subnet
+    }
+
+    /// Full ids of the peers' containers.
+    pub fn container_ids(&self) -> &[String] {
+        &self.container_ids
     }
 
     pub(super) fn container(&self, index: usize) -> Result<String, InfraError> {
@@ -181,6 +191,7 @@ impl DockerRuntime {
             .await
             .problems;
         self.containers.clear();
+        self.container_ids.clear();
         self.network = None;
         problems
     }
