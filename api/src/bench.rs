@@ -96,6 +96,11 @@ pub struct RttProbe {
     pub bind: Option<IpAddr>,
     #[serde(default = "default_rtt_timeout_ms")]
     pub timeout_ms: u64,
+    /// Least time from the start of one round trip to the start of the next, in
+    /// milliseconds (0: back to back). A link that keeps packet order holds a probe behind
+    /// the previous probe's packets still in flight; spacing them out measures the link alone.
+    #[serde(default)]
+    pub interval_ms: u64,
 }
 
 fn default_rtt_timeout_ms() -> u64 {

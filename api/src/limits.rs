@@ -31,6 +31,8 @@ pub const MAX_RTT_TIMEOUT_MS: u64 = 60_000;
 pub const MAX_QUERY_CHARS: usize = 256;
 /// Longest deadline a network search may ask for, in milliseconds.
 pub const MAX_SEARCH_TIMEOUT_MS: u64 = 60_000;
+/// Longest spacing of an RTT probe's round trips, in milliseconds.
+pub const MAX_RTT_INTERVAL_MS: u64 = 10_000;
 /// Most targets of one RTT probe.
 pub const MAX_RTT_TARGETS: usize = 64;
 /// Most handshakes per target of one RTT probe.

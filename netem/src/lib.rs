@@ -15,6 +15,7 @@ mod command;
 pub mod counters;
 pub mod delay_line;
 mod error;
+pub mod expected;
 pub mod iptables;
 pub mod link;
 pub mod names;

@@ -421,7 +421,7 @@ async fn hostile_numbers_and_sizes_are_refused_by_field() {
         &router,
         post_json("/bench/rtt", rtt),
         bad,
-        "targets × count × timeout_ms",
+        "targets × count × (timeout_ms + interval_ms)",
     )
     .await;
     let gossip = json!({"count": 1, "interval_ms": u64::MAX}).to_string();

@@ -244,10 +244,16 @@ pub struct PairRtt {
     pub from_region: String,
     #[serde(default)]
     pub to_region: String,
+    /// The sum of both directions' delays.
     pub configured_rtt_ms: f64,
-    /// Median of the TCP handshakes the source peer timed; `None` when none completed.
+    /// The median the configuration predicts for the probes (jitter, its distribution,
+    /// loss and bandwidth included: docs/NETEM.md); absent in documents from before it.
+    #[serde(default)]
+    pub expected_rtt_ms: Option<f64>,
+    /// Median of the round trips the source peer timed; `None` when none completed.
     pub measured_rtt_ms: Option<f64>,
-    /// max(2 ms, 10% of configured).
+    /// How far the measured median may be from the expected one: the chance spread of a
+    /// median of the probes, plus max(2 ms, 10%).
     #[serde(default)]
     pub tolerance_ms: f64,
     #[serde(default)]

@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use netem::expected::{self, Probe};
 use netem::{
     verify, ActiveShaping, Backend, Profile, Selection, ShapeError, ShapedPeer, ShapingPlan,
 };
-use p2p_api::RttProbe;
+use p2p_api::{RttProbe, Transport};
 
 use crate::results::{DelayLineReport, PairRtt, ShapingReport};
 use crate::testbed::Testbed;
@@ -69,6 +70,15 @@ pub async fn verify(testbed: &mut Testbed) -> ShapingReport {
     }
     let sources: Vec<usize> = by_source.keys().copied().collect();
     let peers = &testbed.peers;
+    let interval = expected::probe_interval(
+        pairs
+            .iter()
+            .flat_map(|&(a, b)| [plan.link(a, b), plan.link(b, a)]),
+    );
+    let probe = match testbed.transport {
+        Transport::Tcp => Probe::TCP_HANDSHAKE,
+        Transport::Quic => Probe::QUIC_VERSION,
+    };
     let measured = testbed
         .on_peers(&sources, |peer| {
             let targets = &by_source[&peer.slot.index];
@@ -81,6 +91,7 @@ pub async fn verify(testbed: &mut Testbed) -> ShapingReport {
                 count: HANDSHAKES,
                 bind: Some(peer.slot.ip.into()),
                 timeout_ms: 5_000,
+                interval_ms: interval.as_millis() as u64,
             };
             async move { peer.api.rtt(&request).await }
         })
@@ -108,6 +119,9 @@ pub async fn verify(testbed: &mut Testbed) -> ShapingReport {
         };
         for (&b, samples) in targets.iter().zip(per_target) {
             let configured = plan.configured_rtt(a, b);
+            let expected = expected::expect(plan.link(a, b), plan.link(b, a), probe, HANDSHAKES);
+            // What the model leaves out (the hosts' own packet handling) is allowed as before.
+            let slack = verify::tolerance(configured);
             let (measured, error) = match samples {
                 Ok(s) => {
                     let durations: Vec<Duration> =
@@ -122,9 +136,10 @@ pub async fn verify(testbed: &mut Testbed) -> ShapingReport {
                 from_region: plan.region_name(a).to_owned(),
                 to_region: plan.region_name(b).to_owned(),
                 configured_rtt_ms: ms(configured),
+                expected_rtt_ms: Some(ms(expected.median)),
                 measured_rtt_ms: measured.map(ms),
-                tolerance_ms: ms(verify::tolerance(configured)),
-                ok: measured.is_some_and(|m| verify::within_tolerance(configured, m)),
+                tolerance_ms: ms(expected.spread() + slack),
+                ok: measured.is_some_and(|m| expected.admits(m, slack)),
                 error,
             });
         }

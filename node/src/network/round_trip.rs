@@ -10,6 +10,15 @@ use std::time::{Duration, Instant};
 use p2p_api::Transport;
 use tokio::net::{TcpSocket, UdpSocket};
 
+/// How the round trips of one target are paced.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// Longest wait for one answer.
+    pub timeout: Duration,
+    /// Least time from the start of one round trip to the start of the next.
+    pub interval: Duration,
+}
+
 /// The time of `count` round trips from `bind` (the node's own address, so that the packets
 /// carry it, as libp2p's do) to the `transport` listener at `target`, one after the other.
 pub async fn round_trips(
@@ -17,11 +26,14 @@ pub async fn round_trips(
     bind: Option<IpAddr>,
     target: SocketAddr,
     count: usize,
-    timeout: Duration,
+    Pace { timeout, interval }: Pace,
 ) -> (Vec<f64>, Vec<String>) {
     let mut samples = Vec::with_capacity(count);
     let mut errors = Vec::new();
+    let mut next = tokio::time::Instant::now();
     for _ in 0..count {
+        tokio::time::sleep_until(next).await;
+        next = tokio::time::Instant::now() + interval;
         let timed = match transport {
             Transport::Tcp => tcp_handshake(bind, target, timeout).await,
             Transport::Quic => quic_version_negotiation(bind, target, timeout).await,
@@ -128,14 +140,22 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { while listener.accept().await.is_ok() {} });
+        let started = std::time::Instant::now();
         let (samples, errors) = round_trips(
             Transport::Tcp,
             Some("127.0.0.1".parse().unwrap()),
             addr,
             3,
-            Duration::from_secs(5),
+            Pace {
+                timeout: Duration::from_secs(5),
+                interval: Duration::from_millis(50),
+            },
         )
         .await;
+        assert!(
+            started.elapsed() >= Duration::from_millis(100),
+            "spaced out"
+        );
         assert_eq!((samples.len(), errors.len()), (3, 0));
         assert!(samples.iter().all(|s| *s > 0.0 && *s < 1.0));
 
@@ -143,8 +163,17 @@ mod tests {
             .unwrap()
             .local_addr()
             .unwrap();
-        let (samples, errors) =
-            round_trips(Transport::Tcp, None, closed, 2, Duration::from_secs(5)).await;
+        let (samples, errors) = round_trips(
+            Transport::Tcp,
+            None,
+            closed,
+            2,
+            Pace {
+                timeout: Duration::from_secs(5),
+                interval: Duration::ZERO,
+            },
+        )
+        .await;
         assert_eq!((samples.len(), errors.len()), (0, 2));
         assert!(errors[0].contains(&closed.to_string()), "{errors:?}");
     }

@@ -46,6 +46,20 @@ fn candidates(id: &str) -> [PathBuf; 4] {
     ]
 }
 
+/// The thread list of container `id`'s cgroup (v1 `tasks`, v2 `cgroup.threads`), where it
+/// exists.
+pub fn task_list(id: &str) -> Option<PathBuf> {
+    [
+        format!("/sys/fs/cgroup/cpu/docker/{id}/tasks"),
+        format!("/sys/fs/cgroup/cpu,cpuacct/docker/{id}/tasks"),
+        format!("/sys/fs/cgroup/system.slice/docker-{id}.scope/cgroup.threads"),
+        format!("/sys/fs/cgroup/docker/{id}/cgroup.threads"),
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
+}
+
 /// The summed throttling of the containers `ids`; `None` when no container's counters could
 /// be read (no cgroup filesystem, or another runtime).
 pub fn read(ids: &[String]) -> Option<Throttling> {

@@ -124,6 +124,7 @@ async fn handshakes(testbed: &Testbed, pairs: &[(usize, usize)]) -> Vec<Option<f
             count: 1,
             bind: Some(from.slot.ip.into()),
             timeout_ms: Duration::from_secs(1).as_millis() as u64,
+            interval_ms: 0,
         };
         async move {
             from.api

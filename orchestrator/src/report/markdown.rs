@@ -245,7 +245,7 @@ fn shaping(out: &mut String, r: &RunResults) {
         return;
     }
     let verdict = match sh.verified {
-        Some(true) => "every sampled pair within max(2 ms, 10%)",
+        Some(true) => "every sampled pair within the range its configuration predicts",
         Some(false) => "**some pairs are off: the run failed**",
         None => "not checked",
     };
@@ -258,17 +258,21 @@ fn shaping(out: &mut String, r: &RunResults) {
     if !sh.pairs.is_empty() {
         let _ = writeln!(
             out,
-            "| from | to | regions | configured RTT | measured RTT | ok |"
+            "| from | to | regions | configured RTT | expected median | measured median | ok |"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
         for p in &sh.pairs {
             let measured = p.measured_rtt_ms.map_or_else(
                 || format!("– ({})", p.error.as_deref().unwrap_or("no sample")),
                 |m| format!("{m:.2} ms"),
             );
+            let expected = p.expected_rtt_ms.map_or_else(
+                || "–".to_owned(),
+                |e| format!("{e:.2} ± {:.2} ms", p.tolerance_ms),
+            );
             let _ = writeln!(
                 out,
-                "| {} | {} | {} → {} | {:.2} ms | {measured} | {} |",
+                "| {} | {} | {} → {} | {:.2} ms | {expected} | {measured} | {} |",
                 p.from,
                 p.to,
                 p.from_region,

@@ -118,6 +118,15 @@ impl LocalRuntime {
             )))
     }
 
+    /// The running peers' process ids.
+    pub fn pids(&self) -> Vec<u32> {
+        self.children
+            .iter()
+            .flatten()
+            .filter_map(|c| c.id())
+            .collect()
+    }
+
     fn write_pids(&self) {
         let pids: Vec<String> = self
             .children

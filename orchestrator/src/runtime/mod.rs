@@ -227,6 +227,22 @@ impl Runtime {
         }
     }
 
+    /// The scheduling statistics of every peer thread now; `None` where they cannot be read.
+    pub fn peer_sched(&self) -> Option<crate::fidelity::sched::SchedSnapshot> {
+        use crate::fidelity::{cgroup, sched::SchedSnapshot};
+        match self {
+            Self::Docker(d) => {
+                let lists: Vec<_> = d
+                    .container_ids()
+                    .iter()
+                    .filter_map(|id| cgroup::task_list(id))
+                    .collect();
+                SchedSnapshot::of_task_lists(lists.iter().map(|p| p.as_path()))
+            }
+            Self::Local(l) => SchedSnapshot::of_processes(l.pids()),
+        }
+    }
+
     /// The image the peers run, for the report.
     pub fn image(&self) -> Option<String> {
         match self {

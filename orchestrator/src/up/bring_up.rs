@@ -177,7 +177,7 @@ async fn shape_links(
     spin.finish_and_clear();
     let ok = collected.shaping.pairs.iter().filter(|p| p.ok).count();
     eprintln!(
-        "shaping verified on {ok}/{} pairs (round trip within max(2 ms, 10%) of the configuration)",
+        "shaping verified on {ok}/{} pairs (median round trip within the range the configuration predicts)",
         collected.shaping.pairs.len()
     );
     if collected.shaping.verified != Some(true) {

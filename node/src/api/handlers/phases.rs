@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use p2p_api::limits::{
     MAX_CONNECT_PEERS, MAX_GOSSIP_DURATION_MS, MAX_GOSSIP_INTERVAL_MS, MAX_GOSSIP_PROBES,
     MAX_PHASE_CONCURRENCY, MAX_PHASE_OPERATIONS, MAX_PROBE_PADDING, MAX_QUERY_CHARS, MAX_RTT_COUNT,
-    MAX_RTT_TARGETS, MAX_RTT_TIMEOUT_MS, MAX_SEARCH_LIMIT, MAX_SEARCH_TIMEOUT_MS,
+    MAX_RTT_INTERVAL_MS, MAX_RTT_TARGETS, MAX_RTT_TIMEOUT_MS, MAX_SEARCH_LIMIT,
+    MAX_SEARCH_TIMEOUT_MS,
 };
 use p2p_api::{
     ConnectBench, DhtLookupBench, GossipBench, GossipPublished, GossipReceived, PhaseResult,
@@ -91,6 +92,7 @@ pub(crate) async fn rtt(Json(probe): Json<RttProbe>) -> Result<axum::Json<RttRes
     in_range("targets", probe.targets.len(), 1, MAX_RTT_TARGETS)?;
     in_range("count", probe.count, 1, MAX_RTT_COUNT)?;
     in_range("timeout_ms", probe.timeout_ms, 1, MAX_RTT_TIMEOUT_MS)?;
+    in_range("interval_ms", probe.interval_ms, 0, MAX_RTT_INTERVAL_MS)?;
     let handshakes = product_at_most(
         "targets × count",
         probe.targets.len() as u64,
@@ -98,18 +100,24 @@ pub(crate) async fn rtt(Json(probe): Json<RttProbe>) -> Result<axum::Json<RttRes
         MAX_PHASE_OPERATIONS as u64,
     )?;
     product_at_most(
-        "targets × count × timeout_ms",
+        "targets × count × (timeout_ms + interval_ms)",
         handshakes,
-        probe.timeout_ms,
+        probe.timeout_ms + probe.interval_ms,
         MAX_RTT_BUDGET_MS,
     )?;
     let timeout = std::time::Duration::from_millis(probe.timeout_ms);
+    let interval = std::time::Duration::from_millis(probe.interval_ms);
     let mut targets = Vec::with_capacity(probe.targets.len());
     for target in probe.targets {
         let started = std::time::Instant::now();
-        let (samples, errors) =
-            round_trip::round_trips(probe.transport, probe.bind, target, probe.count, timeout)
-                .await;
+        let (samples, errors) = round_trip::round_trips(
+            probe.transport,
+            probe.bind,
+            target,
+            probe.count,
+            round_trip::Pace { timeout, interval },
+        )
+        .await;
         targets.push(PhaseResult {
             samples,
             errors,
