@@ -334,7 +334,7 @@ async fn run(
     .await;
     collected.image = testbed.runtime.image();
     if options.keep && collected.failures.is_empty() {
-        teardown::keep(&testbed, &plan.dir).await;
+        teardown::keep(&testbed, &plan.dir, plan.node.api_token.as_deref()).await;
     }
     teardown::shaping(&mut testbed, &mut collected).await;
     teardown::runtime(&mut testbed.runtime, progress, &mut collected).await;

@@ -13,13 +13,34 @@ use crate::signals::shutdown_signal;
 use crate::testbed::Testbed;
 
 /// Waits for Ctrl-C, SIGTERM or SIGHUP with the network up and its links shaped.
-pub(super) async fn keep(testbed: &Testbed, dir: &Path) {
-    eprintln!("network kept running (--keep): Ctrl-C tears it down");
+/// The peers' addresses go to the console and to `peers.txt` in the run directory.
+pub(super) async fn keep(testbed: &Testbed, dir: &Path, api_token: Option<&str>) {
+    use std::fmt::Write as _;
+    let mut peers = String::from("# peer, HTTP API, libp2p address\n");
+    for p in &testbed.peers {
+        let _ = writeln!(peers, "{} {} {}", p.slot.name, p.slot.api_url(), p.addr);
+    }
+    let list = dir.join("peers.txt");
+    if let Err(e) = std::fs::write(&list, &peers) {
+        eprintln!("warning: writing {}: {e}", list.display());
+    }
+    eprintln!(
+        "network kept running (--keep), its links shaped as configured: Ctrl-C tears it down"
+    );
+    for line in peers.lines().skip(1).take(3) {
+        eprintln!("  {line}");
+    }
+    eprintln!(
+        "  … every peer in {}; the CLI and curl reach them with --node <HTTP API>{}",
+        list.display(),
+        api_token.map_or_else(String::new, |t| format!(
+            " and --api-token {t} (or P2P_NODE_API_TOKEN)"
+        ))
+    );
     eprintln!(
         "Prometheus targets: {}",
         dir.join("prometheus-targets.json").display()
     );
-    let _ = testbed;
     shutdown_signal().await;
 }
 
