@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::runtime::PeerProcesses;
 use crate::testbed::Testbed;
 use cgroup::Throttling;
 use host::HostCpu;
@@ -98,9 +99,9 @@ impl Window {
         Self {
             started: Instant::now(),
             host: HostCpu::read(),
-            throttling: testbed.runtime.cpu_throttling(),
+            throttling: throttling(testbed),
             delay_line: delay_line(testbed),
-            sched: testbed.runtime.peer_sched(),
+            sched: peer_sched(testbed),
         }
     }
 
@@ -112,7 +113,7 @@ impl Window {
             (Some(before), Some(after)) => Some(after.since(&before)),
             _ => None,
         };
-        let throttling = match (self.throttling, testbed.runtime.cpu_throttling()) {
+        let throttling = match (self.throttling, throttling(testbed)) {
             (Some(before), Some(after)) => Some(after.since(&before)),
             _ => None,
         };
@@ -120,7 +121,7 @@ impl Window {
             (Some(before), Some(after)) => Some(after.since(&before)),
             _ => None,
         };
-        let sched = match (self.sched, testbed.runtime.peer_sched()) {
+        let sched = match (self.sched, peer_sched(testbed)) {
             (Some(before), Some(after)) => Some(after.since(&before)),
             _ => None,
         };
@@ -136,6 +137,26 @@ impl Window {
             packets,
             failed_scrapes,
         })
+    }
+}
+
+/// CPU throttling of the peers' containers so far; `None` for processes, or where the
+/// cgroup counters are not readable.
+fn throttling(testbed: &Testbed) -> Option<Throttling> {
+    match testbed.runtime.peer_processes() {
+        PeerProcesses::Containers(ids) => cgroup::read(&ids),
+        PeerProcesses::Processes(_) => None,
+    }
+}
+
+/// The scheduling statistics of every peer thread now; `None` where they cannot be read.
+fn peer_sched(testbed: &Testbed) -> Option<SchedSnapshot> {
+    match testbed.runtime.peer_processes() {
+        PeerProcesses::Containers(ids) => {
+            let lists: Vec<_> = ids.iter().filter_map(|id| cgroup::task_list(id)).collect();
+            SchedSnapshot::of_task_lists(lists.iter().map(|p| p.as_path()))
+        }
+        PeerProcesses::Processes(pids) => SchedSnapshot::of_processes(pids),
     }
 }
 

@@ -117,6 +117,15 @@ pub struct CliRun {
     pub output: String,
 }
 
+/// The peers as the kernel knows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerProcesses {
+    /// Docker container ids (their cgroups hold the peers' threads).
+    Containers(Vec<String>),
+    /// Process ids of local peers.
+    Processes(Vec<u32>),
+}
+
 /// The runtime a run uses.
 #[derive(Debug)]
 pub enum Runtime {
@@ -218,28 +227,11 @@ impl Runtime {
         }
     }
 
-    /// CPU throttling of the peers' containers so far; `None` for processes, or where the
-    /// cgroup counters are not readable.
-    pub fn cpu_throttling(&self) -> Option<crate::fidelity::cgroup::Throttling> {
+    /// Where the peers run, for reading their kernel counters (docs/FIDELITY.md).
+    pub fn peer_processes(&self) -> PeerProcesses {
         match self {
-            Self::Docker(d) => crate::fidelity::cgroup::read(d.container_ids()),
-            Self::Local(_) => None,
-        }
-    }
-
-    /// The scheduling statistics of every peer thread now; `None` where they cannot be read.
-    pub fn peer_sched(&self) -> Option<crate::fidelity::sched::SchedSnapshot> {
-        use crate::fidelity::{cgroup, sched::SchedSnapshot};
-        match self {
-            Self::Docker(d) => {
-                let lists: Vec<_> = d
-                    .container_ids()
-                    .iter()
-                    .filter_map(|id| cgroup::task_list(id))
-                    .collect();
-                SchedSnapshot::of_task_lists(lists.iter().map(|p| p.as_path()))
-            }
-            Self::Local(l) => SchedSnapshot::of_processes(l.pids()),
+            Self::Docker(d) => PeerProcesses::Containers(d.container_ids().to_vec()),
+            Self::Local(l) => PeerProcesses::Processes(l.pids()),
         }
     }
 
