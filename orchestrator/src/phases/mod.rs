@@ -32,6 +32,13 @@ pub(crate) const WORDS: &[&str] = &[
     "queue", "graph", "math", "stats", "plot", "net", "stream", "parser", "client", "server",
 ];
 
+/// What a phase waits for before it is measured (and before its fidelity window opens).
+pub async fn prepare(phase: &Phase) {
+    if let Phase::Idle(p) = phase {
+        idle::settle(p).await;
+    }
+}
+
 /// Runs one phase. Bootstrap is part of bring-up and reported there.
 pub async fn run(testbed: &mut Testbed, phase: &Phase) -> Result<Vec<PhaseReport>, PhaseError> {
     Ok(match phase {

@@ -31,6 +31,7 @@ pub(super) async fn run_all(
             break;
         }
         testbed.progress = progress::operations(progress, phase.label());
+        phases::prepare(phase).await;
         let phase_started = Instant::now();
         let live = testbed.live();
         let before = scrape_cpu(testbed, &live).await;
