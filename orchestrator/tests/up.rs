@@ -150,13 +150,7 @@ fn assert_shaped(results: &RunResults, run: &str, rtt_ms: f64) {
         let line = shaping.delay_line.as_ref().expect("delay line report");
         assert!(line.released > 0 && line.errors == 0, "{line:?}");
     }
-    let chains = netem::iptables::chains_present().expect("iptables");
-    assert!(
-        !chains
-            .iter()
-            .any(|c| c.starts_with(&netem::names::chain(run))),
-        "iptables chains left behind: {chains:?}"
-    );
+    assert_no_chains(run);
 }
 
 fn stderr(out: &Output) -> String {
@@ -452,14 +446,19 @@ fn assert_no_local_leftovers(run: &str) {
     );
 }
 
+/// The iptables chains of run `run` still present.
+fn run_chains(run: &str) -> Vec<String> {
+    let prefix = netem::names::chain(run);
+    netem::iptables::chains_present()
+        .expect("iptables")
+        .into_iter()
+        .filter(|c| c.starts_with(&prefix))
+        .collect()
+}
+
 fn assert_no_chains(run: &str) {
-    let chains = netem::iptables::chains_present().expect("iptables");
-    assert!(
-        !chains
-            .iter()
-            .any(|c| c.starts_with(&netem::names::chain(run))),
-        "iptables chains left behind: {chains:?}"
-    );
+    let chains = run_chains(run);
+    assert!(chains.is_empty(), "iptables chains left behind: {chains:?}");
 }
 
 /// Polls `gone` for up to a minute.
@@ -536,10 +535,7 @@ fn a_killed_orchestrator_is_reaped_within_a_minute() {
         within_a_minute(|| docker_leftovers(&docker, &run) == (0, 0)),
         "containers or networks of the killed run are still there after a minute"
     );
-    assert!(within_a_minute(|| netem::iptables::chains_present()
-        .expect("iptables")
-        .iter()
-        .all(|c| !c.starts_with(&netem::names::chain(&run)))));
+    within_a_minute(|| run_chains(&run).is_empty());
     assert_no_chains(&run);
 }
 
