@@ -325,6 +325,35 @@ fn a_scenario_with_errors_names_file_line_and_column() {
     assert!(stderr(&missing).contains("/nonexistent.yaml"));
 }
 
+/// An `orchestrator up` running in the background. Its output goes to a file, so that it can
+/// never block on a full pipe, and every wait says how the run ended if it ended early.
+struct Background {
+    child: std::process::Child,
+    output: PathBuf,
+}
+
+impl Background {
+    /// Panics, with the run's own words, if it has already exited.
+    fn assert_running(&mut self, waiting_for: &str) {
+        if let Some(status) = self.child.try_wait().unwrap() {
+            panic!(
+                "the run exited ({status}) while waiting for {waiting_for}; its output:\n{}",
+                self.output()
+            );
+        }
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.output).unwrap_or_default()
+    }
+
+    /// Waits for the run to end: its exit code and output.
+    fn wait(mut self) -> (Option<i32>, String) {
+        let status = self.child.wait().unwrap();
+        (status.code(), self.output())
+    }
+}
+
 /// Starts `orchestrator up` in the background and waits until its peers are healthy.
 fn spawn_up(
     results_dir: &Path,
@@ -332,7 +361,10 @@ fn spawn_up(
     runtime: &str,
     peers: &str,
     extra: &[&str],
-) -> (std::process::Child, String) {
+) -> (Background, String) {
+    std::fs::create_dir_all(results_dir).unwrap();
+    let output = results_dir.with_extension("out");
+    let log = std::fs::File::create(&output).unwrap();
     let child = Command::new(BIN)
         .args(["up", "--runtime", runtime, "--peers", peers])
         .args(extra)
@@ -340,15 +372,17 @@ fn spawn_up(
         .arg(scenario)
         .arg("--results-dir")
         .arg(results_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
         .spawn()
         .unwrap();
-    (child, wait_for_run(results_dir))
+    let mut run = Background { child, output };
+    let id = wait_for_run(results_dir, &mut run);
+    (run, id)
 }
 
 /// Waits for the run's Prometheus targets file: the peers are up and healthy then.
-fn wait_for_run(results: &Path) -> String {
+fn wait_for_run(results: &Path, run: &mut Background) -> String {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         if let Ok(entries) = std::fs::read_dir(results) {
@@ -358,7 +392,12 @@ fn wait_for_run(results: &Path) -> String {
                 }
             }
         }
-        assert!(Instant::now() < deadline, "the run never came up");
+        run.assert_running("its peers to come up");
+        assert!(
+            Instant::now() < deadline,
+            "the run never came up; its output so far:\n{}",
+            run.output()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -378,7 +417,7 @@ fn a_peer_killed_mid_run_is_reported_and_cleaned_up() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = write_scenario(dir.path(), SLOW_GOSSIP);
     let results_dir = dir.path().join("results");
-    let (child, run) = spawn_up(&results_dir, &scenario, "docker", "6", &[]);
+    let (background, run) = spawn_up(&results_dir, &scenario, "docker", "6", &[]);
     // Bootstrap and publish take a few seconds; the gossip phase then waits 15 s.
     std::thread::sleep(Duration::from_secs(6));
     let victim = format!("p2p-{run}-0004");
@@ -396,8 +435,8 @@ fn a_peer_killed_mid_run_is_reported_and_cleaned_up() {
         )
         .expect("killing a peer");
 
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(3), "stderr:\n{}", stderr(&out));
+    let (code, output) = background.wait();
+    assert_eq!(code, Some(3), "output:\n{output}");
     let results = RunResults::load(&results_dir.join(&run)).unwrap();
     assert!(
         results
@@ -420,13 +459,18 @@ fn a_peer_killed_mid_run_is_reported_and_cleaned_up() {
 
 /// Waits until the run's checkpoint (results.json, written as each phase ends) holds
 /// `phases` phases.
-fn wait_for_phases(run_dir: &Path, phases: usize) {
+fn wait_for_phases(run_dir: &Path, run: &mut Background, phases: usize) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         if RunResults::load(run_dir).is_ok_and(|r| r.phases.len() >= phases) {
             return;
         }
-        assert!(Instant::now() < deadline, "{phases} phases never finished");
+        run.assert_running(&format!("{phases} phases"));
+        assert!(
+            Instant::now() < deadline,
+            "{phases} phases never finished; the run's output so far:\n{}",
+            run.output()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -479,7 +523,7 @@ fn an_interrupted_run_keeps_the_phases_it_finished_and_removes_everything() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = write_scenario(dir.path(), SLOW_GOSSIP);
     let results_dir = dir.path().join("results");
-    let (child, run) = spawn_up(
+    let (mut background, run) = spawn_up(
         &results_dir,
         &scenario,
         "local",
@@ -487,14 +531,14 @@ fn an_interrupted_run_keeps_the_phases_it_finished_and_removes_everything() {
         &["--latency", "10ms"],
     );
     // Bootstrap and publish done; the gossip phase then waits 15 s.
-    wait_for_phases(&results_dir.join(&run), 2);
+    wait_for_phases(&results_dir.join(&run), &mut background, 2);
     Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &background.child.id().to_string()])
         .status()
         .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(3), "stderr:\n{}", stderr(&out));
-    assert!(stderr(&out).contains("interrupted"));
+    let (code, output) = background.wait();
+    assert_eq!(code, Some(3), "output:\n{output}");
+    assert!(output.contains("interrupted"), "{output}");
     let results = RunResults::load(&results_dir.join(&run)).unwrap();
     assert!(results.failures.iter().any(|f| f.contains("interrupted")));
     assert!(results.partial, "an interrupted run is marked partial");
@@ -520,17 +564,17 @@ fn a_killed_orchestrator_is_reaped_within_a_minute() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = write_scenario(dir.path(), SLOW_GOSSIP);
     let results_dir = dir.path().join("results");
-    let (mut child, run) = spawn_up(
+    let (mut background, run) = spawn_up(
         &results_dir,
         &scenario,
         "docker",
         "4",
         &["--latency", "10ms"],
     );
-    wait_for_phases(&results_dir.join(&run), 1);
+    wait_for_phases(&results_dir.join(&run), &mut background, 1);
     assert_ne!(docker_leftovers(&docker, &run), (0, 0), "the run is up");
-    child.kill().unwrap(); // SIGKILL: no handler runs
-    child.wait().unwrap();
+    background.child.kill().unwrap(); // SIGKILL: no handler runs
+    background.child.wait().unwrap();
     assert!(
         within_a_minute(|| docker_leftovers(&docker, &run) == (0, 0)),
         "containers or networks of the killed run are still there after a minute"
@@ -552,17 +596,24 @@ fn a_closed_terminal_ends_the_run_and_leaves_nothing() {
         scenario.display(),
         results_dir.display()
     );
-    let mut terminal = Command::new("script")
+    std::fs::create_dir_all(&results_dir).unwrap();
+    let output = dir.path().join("terminal.out");
+    let log = std::fs::File::create(&output).unwrap();
+    let terminal = Command::new("script")
         .args(["-qfec", &command, "/dev/null"])
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
         .spawn()
         .expect("script (util-linux) runs");
-    let run = wait_for_run(&results_dir);
-    wait_for_phases(&results_dir.join(&run), 1);
-    terminal.kill().unwrap();
-    terminal.wait().unwrap();
+    let mut terminal = Background {
+        child: terminal,
+        output,
+    };
+    let run = wait_for_run(&results_dir, &mut terminal);
+    wait_for_phases(&results_dir.join(&run), &mut terminal, 1);
+    terminal.child.kill().unwrap();
+    terminal.child.wait().unwrap();
     assert!(
         within_a_minute(|| {
             let results = RunResults::load(&results_dir.join(&run));
