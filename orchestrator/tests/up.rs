@@ -333,6 +333,17 @@ struct Background {
 }
 
 impl Background {
+    /// Starts `command` with its standard output and error going to the file `output`.
+    fn spawn(mut command: Command, output: PathBuf) -> Self {
+        let log = std::fs::File::create(&output).unwrap();
+        let child = command
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Self { child, output }
+    }
+
     /// Panics, with the run's own words, if it has already exited.
     fn assert_running(&mut self, waiting_for: &str) {
         if let Some(status) = self.child.try_wait().unwrap() {
@@ -362,21 +373,15 @@ fn spawn_up(
     peers: &str,
     extra: &[&str],
 ) -> (Background, String) {
-    std::fs::create_dir_all(results_dir).unwrap();
-    let output = results_dir.with_extension("out");
-    let log = std::fs::File::create(&output).unwrap();
-    let child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .args(["up", "--runtime", runtime, "--peers", peers])
         .args(extra)
         .arg("--scenario")
         .arg(scenario)
         .arg("--results-dir")
-        .arg(results_dir)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let mut run = Background { child, output };
+        .arg(results_dir);
+    let mut run = Background::spawn(command, results_dir.with_extension("out"));
     let id = wait_for_run(results_dir, &mut run);
     (run, id)
 }
@@ -596,20 +601,11 @@ fn a_closed_terminal_ends_the_run_and_leaves_nothing() {
         scenario.display(),
         results_dir.display()
     );
-    std::fs::create_dir_all(&results_dir).unwrap();
-    let output = dir.path().join("terminal.out");
-    let log = std::fs::File::create(&output).unwrap();
-    let terminal = Command::new("script")
+    let mut script = Command::new("script");
+    script
         .args(["-qfec", &command, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("script (util-linux) runs");
-    let mut terminal = Background {
-        child: terminal,
-        output,
-    };
+        .stdin(Stdio::piped());
+    let mut terminal = Background::spawn(script, dir.path().join("terminal.out"));
     let run = wait_for_run(&results_dir, &mut terminal);
     wait_for_phases(&results_dir.join(&run), &mut terminal, 1);
     terminal.child.kill().unwrap();
