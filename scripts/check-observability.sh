@@ -23,7 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-cargo build --release -p orchestrator -p p2p-node
+cargo build --release --bins
 orchestrator=target/x86_64-unknown-linux-gnu/release/orchestrator
 
 echo "== compose file"

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release -p p2p-node
+cargo build --release --bin p2p-node
 bin=target/x86_64-unknown-linux-gnu/release/p2p-node
 work=$(mktemp -d)
 pids=()

@@ -34,7 +34,7 @@ criterion_args=()
 [ -n "$filter" ] && criterion_args+=("$filter")
 
 # The process-memory cases run the real p2p-node binary.
-cargo build --release -p p2p-node
+cargo build --release --bin p2p-node
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 criterion_dir="$target_dir/criterion"
 mkdir -p "$criterion_dir"

@@ -1,7 +1,7 @@
 //! Forms an in-process network of N nodes the way the DHT benchmark does, then looks up
 //! published packages; prints how long forming took, CPU, memory, connections, routing
 //! tables, the CPU the formed network uses while nothing is asked of it, and the lookups.
-//! `cargo run --release -p p2p-benches --example form_network -- 500 [lookups] [idle seconds]`
+//! `cargo run --release --example form_network -- 500 [lookups] [idle seconds]`
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! datagrams from 127.79.0.1 to 127.79.0.2 through a 20 ms link at 1k, 10k and 50k packets
 //! per second; each carries its send time, the receiver subtracts it and the 20 ms.
 //!
-//! `sudo cargo run --release -p netem --example delay_line_accuracy [-- <seconds per rate>]`
+//! `sudo cargo run --release --example delay_line_accuracy [-- <seconds per rate>]`
 //! (root: it installs iptables rules in its own chain and removes them at the end).
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};

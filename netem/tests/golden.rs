@@ -1,5 +1,5 @@
 //! The exact iptables rules and tc commands the shaper generates, against files in
-//! `tests/golden/`. After a deliberate change: `UPDATE_GOLDEN=1 cargo test -p netem --test golden`
+//! `tests/golden/`. After a deliberate change: `UPDATE_GOLDEN=1 cargo test --release --test golden`
 //! and review the diff.
 
 use std::net::Ipv4Addr;

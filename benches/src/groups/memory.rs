@@ -182,7 +182,7 @@ fn process_memory(
         return;
     }
     let Some(binary) = node_binary() else {
-        println!("p2p_memory/process_*: skipped: build p2p-node first (cargo build --release -p p2p-node); the runner script does");
+        println!("p2p_memory/process_*: skipped: build p2p-node first (cargo build --release --bin p2p-node); the runner script does");
         return;
     };
     let http = reqwest::Client::new();

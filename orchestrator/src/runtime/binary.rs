@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use super::InfraError;
 
 /// `explicit` if given; else `p2p-node` next to this executable (the same cargo target
-/// directory), built with `cargo build --release -p p2p-node` from this checkout if absent.
+/// directory), built with `cargo build --release --bin p2p-node` from this checkout if absent
+/// (a target filter, not `-p`: the workspace's features stay unified, so this is the same build
+/// as the tests', not a second one).
 pub fn locate_node_binary(explicit: Option<&Path>) -> Result<PathBuf, InfraError> {
     if let Some(path) = explicit {
         return if path.is_file() {
@@ -34,16 +36,16 @@ pub fn locate_node_binary(explicit: Option<&Path>) -> Result<PathBuf, InfraError
             exe.display()
         )));
     }
-    eprintln!("p2p-node is not built yet: running cargo build --release -p p2p-node");
+    eprintln!("p2p-node is not built yet: running cargo build --release --bin p2p-node");
     let status =
         std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "--release", "-p", "p2p-node"])
+            .args(["build", "--release", "--bin", "p2p-node"])
             .current_dir(&workspace)
             .status()
-            .map_err(InfraError::io("running cargo build -p p2p-node"))?;
+            .map_err(InfraError::io("running cargo build --bin p2p-node"))?;
     if !status.success() {
         return Err(InfraError::Binary(format!(
-            "cargo build -p p2p-node failed ({status})"
+            "cargo build --bin p2p-node failed ({status})"
         )));
     }
     candidates.into_iter().find(|p| p.is_file()).ok_or_else(|| {
