@@ -2,6 +2,7 @@
 //! engine, real local processes, bad scenarios, a peer killed mid-run, an interrupted run.
 //! Every test checks that nothing the run created is left behind.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
@@ -365,6 +366,19 @@ impl Background {
     }
 }
 
+/// A test that fails while its run is still going ends the run the way a user would, with
+/// SIGTERM, so that the run removes what it created and the next test finds a clean machine.
+impl Drop for Background {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Starts `orchestrator up` in the background and waits until its peers are healthy.
 fn spawn_up(
     results_dir: &Path,
@@ -626,4 +640,105 @@ fn a_closed_terminal_ends_the_run_and_leaves_nothing() {
     let results = RunResults::load(&results_dir.join(&run)).unwrap();
     assert!(results.phase(names::BOOTSTRAP).is_some(), "bootstrap kept");
     assert_no_local_leftovers(&run);
+}
+
+/// The peers a kept run lists in `peers.txt`: HTTP API and libp2p `ip:port`, once the file
+/// is there (the network is kept from then on).
+fn wait_for_kept_peers(run_dir: &Path, run: &mut Background) -> Vec<(String, SocketAddr)> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let list = loop {
+        if let Ok(text) = std::fs::read_to_string(run_dir.join("peers.txt")) {
+            break text;
+        }
+        run.assert_running("the network to be kept");
+        assert!(
+            Instant::now() < deadline,
+            "the network was never kept; the run's output so far:\n{}",
+            run.output()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    list.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // /ip4/<ip>/tcp/<port>/p2p/<peer id>
+            let parts: Vec<&str> = fields[2].split('/').collect();
+            let addr = format!("{}:{}", parts[2], parts[4]).parse().unwrap();
+            (fields[1].to_owned(), addr)
+        })
+        .collect()
+}
+
+#[test]
+fn a_kept_network_stays_shaped_until_ctrl_c_and_then_leaves_nothing() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(docker) = docker() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(dir.path(), "phases:\n  - bootstrap: {}\n");
+    let results_dir = dir.path().join("results");
+    let (mut background, run) = spawn_up(
+        &results_dir,
+        &scenario,
+        "docker",
+        "4",
+        &["--latency", "20ms", "--keep"],
+    );
+    let peers = wait_for_kept_peers(&results_dir.join(&run), &mut background);
+    assert_eq!(peers.len(), 4, "{peers:?}");
+    let output = background.output();
+    let token = output
+        .split("--api-token ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no API token in the output:\n{output}"))
+        .to_owned();
+
+    // Round trips from inside peer 0's namespace (its own /bench/rtt) to the three others,
+    // while the network is kept: 2 × 20 ms, as configured (unshaped, they take 0.05 ms).
+    let probe = p2p_api::RttProbe {
+        targets: peers[1..].iter().map(|(_, addr)| *addr).collect(),
+        transport: p2p_api::Transport::default(),
+        count: 5,
+        bind: None,
+        timeout_ms: 5_000,
+        interval_ms: 100,
+    };
+    let client = p2p_api::ApiClient::new(&peers[0].0, Some(token)).unwrap();
+    let measured = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(client.rtt(&probe))
+        .expect("round trips from peer 0");
+    for (target, result) in probe.targets.iter().zip(&measured.targets) {
+        let mut ms: Vec<f64> = result.samples.iter().map(|s| s * 1e3).collect();
+        assert!(!ms.is_empty(), "{target}: {:?}", result.errors);
+        ms.sort_by(f64::total_cmp);
+        let median = ms[ms.len() / 2];
+        assert!(
+            (36.0..=44.0).contains(&median),
+            "{target}: kept link measured {median:.2} ms against 40 ms configured ({ms:?})"
+        );
+    }
+
+    // Ctrl-C ends the keeping: a finished run, its report whole, nothing left behind.
+    Command::new("kill")
+        .args(["-INT", &background.child.id().to_string()])
+        .status()
+        .unwrap();
+    let (code, output) = background.wait();
+    assert_eq!(code, Some(0), "output:\n{output}");
+    assert!(output.contains("tearing the kept network down"), "{output}");
+    let results = RunResults::load(&results_dir.join(&run)).unwrap();
+    assert!(
+        !results.partial,
+        "a kept run that ends with Ctrl-C is whole"
+    );
+    assert!(results.failures.is_empty(), "{:?}", results.failures);
+    assert!(results.phase(names::BOOTSTRAP).is_some());
+    assert_eq!(
+        docker_leftovers(&docker, &run),
+        (0, 0),
+        "containers or networks left behind"
+    );
+    assert_no_chains(&run);
 }

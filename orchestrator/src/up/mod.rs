@@ -187,13 +187,26 @@ pub async fn up(options: UpOptions) -> Result<RunOutcome, UpError> {
         runtime_kind,
         latest: Mutex::new(None),
     };
-    let work = run(runtime, &options, &plan, &progress, &checkpoint);
+    let kept = teardown::Kept::default();
+    let work = run(runtime, &options, &plan, &progress, &checkpoint, &kept);
+    let interruption = async {
+        loop {
+            let signal = shutdown_signal().await;
+            if !kept.release() {
+                break signal;
+            }
+            if signal == Interrupt::Hangup {
+                crate::signals::detach_from_terminal(&plan.dir.join("orchestrator.log"));
+            }
+            eprintln!("{}: tearing the kept network down", signal.describe());
+        }
+    };
     let (collected, partial) = tokio::select! {
         collected = work => {
             let partial = !collected.failures.is_empty();
             (collected, partial)
         }
-        signal = shutdown_signal() => {
+        signal = interruption => {
             let so_far = checkpoint.take();
             (interrupted(&plan, signal, so_far).await, true)
         }
@@ -312,6 +325,7 @@ async fn run(
     plan: &RunPlan,
     progress: &MultiProgress,
     checkpoint: &Checkpoint<'_>,
+    kept: &teardown::Kept,
 ) -> Collected {
     let mut collected = Collected::default();
     let testbed = bring_up::bring_up(runtime, options, plan, progress, &mut collected).await;
@@ -334,7 +348,7 @@ async fn run(
     .await;
     collected.image = testbed.runtime.image();
     if options.keep && collected.failures.is_empty() {
-        teardown::keep(&testbed, &plan.dir, plan.node.api_token.as_deref()).await;
+        teardown::keep(&testbed, &plan.dir, plan.node.api_token.as_deref(), kept).await;
     }
     teardown::shaping(&mut testbed, &mut collected).await;
     teardown::runtime(&mut testbed.runtime, progress, &mut collected).await;

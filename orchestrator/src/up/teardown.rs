@@ -3,18 +3,51 @@
 //! removes what it created.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::Notify;
 
 use indicatif::MultiProgress;
 
 use super::{progress, Collected};
 use crate::runtime::Runtime;
 use crate::shaping;
-use crate::signals::shutdown_signal;
 use crate::testbed::Testbed;
 
-/// Waits for Ctrl-C, SIGTERM or SIGHUP with the network up and its links shaped.
-/// The peers' addresses go to the console and to `peers.txt` in the run directory.
-pub(super) async fn keep(testbed: &Testbed, dir: &Path, api_token: Option<&str>) {
+/// The hand-over of the signal that ends a kept network. `up` listens for Ctrl-C, SIGTERM and
+/// SIGHUP all through a run, and a signal otherwise interrupts it; while the network is kept,
+/// the signal is the expected end instead: `up` passes it on ([`Kept::release`]) and the run
+/// tears down as a finished run does, its report whole. A second signal during that teardown
+/// interrupts as usual.
+#[derive(Debug, Default)]
+pub(super) struct Kept {
+    keeping: AtomicBool,
+    end: Notify,
+}
+
+impl Kept {
+    /// Waits, the network kept, until [`Kept::release`].
+    async fn hold(&self) {
+        self.keeping.store(true, Ordering::SeqCst);
+        self.end.notified().await;
+    }
+
+    /// Ends the keeping when there is one (true); false when the run is not kept, and the
+    /// signal interrupts it. (A release before the hold starts waiting is not lost: `Notify`
+    /// keeps it.)
+    pub(super) fn release(&self) -> bool {
+        let kept = self.keeping.swap(false, Ordering::SeqCst);
+        if kept {
+            self.end.notify_one();
+        }
+        kept
+    }
+}
+
+/// Waits for Ctrl-C, SIGTERM or SIGHUP (passed on through `kept`) with the network up and its
+/// links shaped. The peers' addresses go to the console and to `peers.txt` in the run
+/// directory.
+pub(super) async fn keep(testbed: &Testbed, dir: &Path, api_token: Option<&str>, kept: &Kept) {
     use std::fmt::Write as _;
     let mut peers = String::from("# peer, HTTP API, libp2p address\n");
     for p in &testbed.peers {
@@ -41,7 +74,7 @@ pub(super) async fn keep(testbed: &Testbed, dir: &Path, api_token: Option<&str>)
         "Prometheus targets: {}",
         dir.join("prometheus-targets.json").display()
     );
-    shutdown_signal().await;
+    kept.hold().await;
 }
 
 /// Removes the run's shaping and keeps what the delay line reports.
