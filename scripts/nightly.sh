@@ -11,7 +11,8 @@
 #   scripts/nightly.sh [--history DIR] [--results DIR]
 #
 # NIGHTLY_PEERS (50), NIGHTLY_LATENCY (20ms one way), NIGHTLY_RUNTIME (auto),
-# NIGHTLY_TRANSPORT (tcp) and NIGHTLY_KEEP (30) set the run. A missed target and a
+# NIGHTLY_TRANSPORT (tcp) and NIGHTLY_KEEP (30) set the run; NIGHTLY_THRESHOLD (5%) is the
+# worsening of a median that counts as a regression. A missed target and a
 # regression are each reported and each fail the job: exit 3 when the run itself failed,
 # otherwise 1 when a target was missed or a phase regressed, 0 when neither.
 set -uo pipefail
@@ -62,7 +63,8 @@ last=$(ls -d "$history"/*/ 2>/dev/null | sort | tail -1)
 last=${last%/}
 compare_status=0
 if [ -n "$last" ] && [ -f "$last/results.json" ]; then
-    "$orchestrator" compare "$last" "$run_dir" | tee "$run_dir/compare.txt"
+    "$orchestrator" compare --threshold "${NIGHTLY_THRESHOLD:-5%}" "$last" "$run_dir" \
+        | tee "$run_dir/compare.txt"
     compare_status=${PIPESTATUS[0]}
     [ "$compare_status" -gt 1 ] && echo "nightly: compare failed (exit $compare_status)" >&2
 else
