@@ -359,6 +359,14 @@ impl Background {
         std::fs::read_to_string(&self.output).unwrap_or_default()
     }
 
+    /// Sends the run signal `name` (`TERM`, `INT`), as `kill` does; false if it could not.
+    fn signal(&self, name: &str) -> bool {
+        Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
     /// Waits for the run to end: its exit code and output.
     fn wait(mut self) -> (Option<i32>, String) {
         let status = self.child.wait().unwrap();
@@ -371,10 +379,9 @@ impl Background {
 impl Drop for Background {
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = Command::new("kill")
-                .args(["-TERM", &self.child.id().to_string()])
-                .status();
-            let _ = self.child.wait();
+            if self.signal("TERM") {
+                let _ = self.child.wait();
+            }
         }
     }
 }
@@ -551,10 +558,7 @@ fn an_interrupted_run_keeps_the_phases_it_finished_and_removes_everything() {
     );
     // Bootstrap and publish done; the gossip phase then waits 15 s.
     wait_for_phases(&results_dir.join(&run), &mut background, 2);
-    Command::new("kill")
-        .args(["-TERM", &background.child.id().to_string()])
-        .status()
-        .unwrap();
+    assert!(background.signal("TERM"), "kill -TERM failed");
     let (code, output) = background.wait();
     assert_eq!(code, Some(3), "output:\n{output}");
     assert!(output.contains("interrupted"), "{output}");
@@ -721,10 +725,7 @@ fn a_kept_network_stays_shaped_until_ctrl_c_and_then_leaves_nothing() {
     }
 
     // Ctrl-C ends the keeping: a finished run, its report whole, nothing left behind.
-    Command::new("kill")
-        .args(["-INT", &background.child.id().to_string()])
-        .status()
-        .unwrap();
+    assert!(background.signal("INT"), "kill -INT failed");
     let (code, output) = background.wait();
     assert_eq!(code, Some(0), "output:\n{output}");
     assert!(output.contains("tearing the kept network down"), "{output}");
