@@ -378,10 +378,8 @@ impl Background {
 /// SIGTERM, so that the run removes what it created and the next test finds a clean machine.
 impl Drop for Background {
     fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            if self.signal("TERM") {
-                let _ = self.child.wait();
-            }
+        if matches!(self.child.try_wait(), Ok(None)) && self.signal("TERM") {
+            let _ = self.child.wait();
         }
     }
 }
