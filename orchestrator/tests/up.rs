@@ -367,6 +367,24 @@ impl Background {
             .is_ok_and(|s| s.success())
     }
 
+    /// Polls `ready` every 100 ms until it gives a value, for up to two minutes; panics, with
+    /// the run's output so far, if the run exits first or `what` never happens.
+    fn wait_until<T>(&mut self, what: &str, mut ready: impl FnMut() -> Option<T>) -> T {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Some(value) = ready() {
+                return value;
+            }
+            self.assert_running(what);
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not within two minutes; the run's output so far:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Waits for the run to end: its exit code and output.
     fn wait(mut self) -> (Option<i32>, String) {
         let status = self.child.wait().unwrap();
@@ -407,23 +425,13 @@ fn spawn_up(
 
 /// Waits for the run's Prometheus targets file: the peers are up and healthy then.
 fn wait_for_run(results: &Path, run: &mut Background) -> String {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Ok(entries) = std::fs::read_dir(results) {
-            for e in entries.flatten() {
-                if e.path().join("prometheus-targets.json").exists() {
-                    return e.file_name().to_string_lossy().into_owned();
-                }
-            }
-        }
-        run.assert_running("its peers to come up");
-        assert!(
-            Instant::now() < deadline,
-            "the run never came up; its output so far:\n{}",
-            run.output()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    run.wait_until("its peers to come up", || {
+        std::fs::read_dir(results)
+            .ok()?
+            .flatten()
+            .find(|e| e.path().join("prometheus-targets.json").exists())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+    })
 }
 
 const SLOW_GOSSIP: &str = r#"
@@ -484,19 +492,11 @@ fn a_peer_killed_mid_run_is_reported_and_cleaned_up() {
 /// Waits until the run's checkpoint (results.json, written as each phase ends) holds
 /// `phases` phases.
 fn wait_for_phases(run_dir: &Path, run: &mut Background, phases: usize) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if RunResults::load(run_dir).is_ok_and(|r| r.phases.len() >= phases) {
-            return;
-        }
-        run.assert_running(&format!("{phases} phases"));
-        assert!(
-            Instant::now() < deadline,
-            "{phases} phases never finished; the run's output so far:\n{}",
-            run.output()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    run.wait_until(&format!("{phases} phases"), || {
+        RunResults::load(run_dir)
+            .is_ok_and(|r| r.phases.len() >= phases)
+            .then_some(())
+    });
 }
 
 /// Nothing of local run `run` is left: no process, work directory or iptables chain.
@@ -647,19 +647,9 @@ fn a_closed_terminal_ends_the_run_and_leaves_nothing() {
 /// The peers a kept run lists in `peers.txt`: HTTP API and libp2p `ip:port`, once the file
 /// is there (the network is kept from then on).
 fn wait_for_kept_peers(run_dir: &Path, run: &mut Background) -> Vec<(String, SocketAddr)> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let list = loop {
-        if let Ok(text) = std::fs::read_to_string(run_dir.join("peers.txt")) {
-            break text;
-        }
-        run.assert_running("the network to be kept");
-        assert!(
-            Instant::now() < deadline,
-            "the network was never kept; the run's output so far:\n{}",
-            run.output()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let list = run.wait_until("the network to be kept", || {
+        std::fs::read_to_string(run_dir.join("peers.txt")).ok()
+    });
     list.lines()
         .filter(|l| !l.starts_with('#'))
         .map(|line| {

@@ -5,9 +5,8 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tokio::sync::Notify;
-
 use indicatif::MultiProgress;
+use tokio::sync::Notify;
 
 use super::{progress, Collected};
 use crate::runtime::Runtime;
