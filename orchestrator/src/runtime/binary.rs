@@ -37,12 +37,22 @@ pub fn locate_node_binary(explicit: Option<&Path>) -> Result<PathBuf, InfraError
         )));
     }
     eprintln!("p2p-node is not built yet: running cargo build --release --bin p2p-node");
-    let status =
-        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "--release", "--bin", "p2p-node"])
-            .current_dir(&workspace)
-            .status()
-            .map_err(InfraError::io("running cargo build --bin p2p-node"))?;
+    let mut cargo =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    // Under `cargo run`, this process carries the orchestrator package's variables
+    // (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, …). Build scripts such as ring's watch them
+    // (`rerun-if-env-changed`), so passing them on would rebuild ring and all that depends on
+    // it into a second copy of the build.
+    for (key, _) in std::env::vars_os() {
+        if key.to_str().is_some_and(is_package_variable) {
+            cargo.env_remove(key);
+        }
+    }
+    let status = cargo
+        .args(["build", "--release", "--bin", "p2p-node"])
+        .current_dir(&workspace)
+        .status()
+        .map_err(InfraError::io("running cargo build --bin p2p-node"))?;
     if !status.success() {
         return Err(InfraError::Binary(format!(
             "cargo build --bin p2p-node failed ({status})"
@@ -54,4 +64,41 @@ pub fn locate_node_binary(explicit: Option<&Path>) -> Result<PathBuf, InfraError
             exe.display()
         ))
     })
+}
+
+/// The variables cargo sets for one package's build script or `cargo run`, which a nested
+/// cargo must not inherit.
+fn is_package_variable(key: &str) -> bool {
+    key.starts_with("CARGO_PKG_")
+        || key.starts_with("CARGO_MANIFEST_")
+        || matches!(
+            key,
+            "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE" | "OUT_DIR"
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_package_variable;
+
+    #[test]
+    fn a_nested_cargo_gets_the_configuration_but_not_the_package() {
+        for package in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+            "OUT_DIR",
+        ] {
+            assert!(is_package_variable(package), "{package}");
+        }
+        for config in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_TERM_COLOR",
+            "PATH",
+        ] {
+            assert!(!is_package_variable(config), "{config}");
+        }
+    }
 }
