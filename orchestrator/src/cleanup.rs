@@ -11,6 +11,8 @@ pub struct Removed {
     pub containers: usize,
     pub networks: usize,
     pub chains: Vec<String>,
+    /// Runs whose raised host settings (the neighbour table) were put back.
+    pub host_settings: usize,
     /// Why Docker was not looked at (no daemon answers), if it was not.
     pub docker_unavailable: Option<String>,
     pub problems: Vec<String>,
@@ -40,5 +42,9 @@ pub async fn remove_run(run: Option<&str>) -> Removed {
             .problems
             .push(format!("iptables: {}", p2p_api::error::chain(&e))),
     }
+    // Last: the settings go back once nothing of the run needs them.
+    let (host_settings, problems) = crate::runtime::restore_host_settings(run);
+    removed.host_settings = host_settings;
+    removed.problems.extend(problems);
     removed
 }

@@ -1,5 +1,6 @@
 //! A watchdog per run, on the model of testcontainers' Ryuk: whatever ends the orchestrator,
-//! the run's containers, networks, processes, iptables chains and work directories go.
+//! the run's containers, networks, processes, iptables chains and work directories go, and the
+//! host settings it raised come back.
 //!
 //! `up` starts `orchestrator reap --run <id>` as a process of its own (its own process group,
 //! so that a closing terminal does not take it along) with a pipe to its standard input. The
@@ -109,11 +110,12 @@ pub async fn watch(run_id: &str) -> Option<cleanup::Removed> {
     eprintln!("reaper: {why}: removing everything run {run_id} created");
     let removed = cleanup::remove_run(Some(run_id)).await;
     eprintln!(
-        "reaper: removed {} processes, {} containers, {} networks, {} chains{}",
+        "reaper: removed {} processes, {} containers, {} networks, {} chains, restored {} host settings{}",
         removed.processes,
         removed.containers,
         removed.networks,
         removed.chains.len(),
+        removed.host_settings,
         if removed.problems.is_empty() {
             String::new()
         } else {

@@ -585,6 +585,7 @@ fn a_killed_orchestrator_is_reaped_within_a_minute() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = write_scenario(dir.path(), SLOW_GOSSIP);
     let results_dir = dir.path().join("results");
+    let neighbour_table = neighbour_settings();
     let (mut background, run) = spawn_up(
         &results_dir,
         &scenario,
@@ -602,6 +603,23 @@ fn a_killed_orchestrator_is_reaped_within_a_minute() {
     );
     within_a_minute(|| run_chains(&run).is_empty());
     assert_no_chains(&run);
+    assert_eq!(
+        neighbour_settings(),
+        neighbour_table,
+        "the neighbour table settings the run raised were not put back"
+    );
+}
+
+/// The host's `net.ipv4.neigh.default.gc_thresh1/2/3`, which a Docker run may raise.
+fn neighbour_settings() -> String {
+    ["gc_thresh1", "gc_thresh2", "gc_thresh3"]
+        .map(|name| {
+            std::fs::read_to_string(format!("/proc/sys/net/ipv4/neigh/default/{name}"))
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        })
+        .join("/")
 }
 
 #[test]

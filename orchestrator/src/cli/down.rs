@@ -28,6 +28,12 @@ pub(super) async fn run(args: DownArgs) -> anyhow::Result<()> {
     }
     println!("stopped {} local process(es)", removed.processes);
     println!("removed {} iptables chain(s)", removed.chains.len());
+    if removed.host_settings > 0 {
+        println!(
+            "restored the neighbour table settings of {} run(s)",
+            removed.host_settings
+        );
+    }
     anyhow::ensure!(
         removed.problems.is_empty(),
         "some resources could not be removed:\n{}",

@@ -17,6 +17,7 @@ use std::time::Duration;
 pub use binary::locate_node_binary;
 pub use docker::DockerRuntime;
 pub use error::{docker_err, InfraError};
+pub use host::restore_left as restore_host_settings;
 pub use local::LocalRuntime;
 
 /// Label (and label key) put on every container, network and image a run creates.

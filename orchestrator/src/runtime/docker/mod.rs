@@ -84,7 +84,7 @@ impl DockerRuntime {
         let image = image::ensure(&self.docker, binary, &self.run_id).await?;
         self.image = Some(image.clone());
 
-        self.neighbours = ensure_neighbour_capacity(count)?;
+        self.neighbours = ensure_neighbour_capacity(count, &self.run_id)?;
         progress.set_message("creating the run's network");
         let subnet = match self.subnet {
             Some(s) => s,
