@@ -5,6 +5,23 @@ use std::process::{Command, Stdio};
 
 use crate::error::ShapeError;
 
+/// [`run`] inside the network namespace at `namespace` (through `nsenter`), or in the host's
+/// own when `None`.
+pub(crate) fn run_in(
+    namespace: Option<&std::path::Path>,
+    program: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Result<String, ShapeError> {
+    let Some(path) = namespace else {
+        return run(program, args, stdin);
+    };
+    let net = format!("--net={}", path.display());
+    let mut full = vec![net.as_str(), program];
+    full.extend_from_slice(args);
+    run("nsenter", &full, stdin)
+}
+
 /// Runs `program args…`, feeding `stdin` when given; returns stdout, or an error carrying
 /// stderr.
 pub(crate) fn run(program: &str, args: &[&str], stdin: Option<&str>) -> Result<String, ShapeError> {

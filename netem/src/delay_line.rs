@@ -16,7 +16,9 @@ use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 use std::io::ErrorKind;
 use std::net::Ipv4Addr;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -63,6 +65,13 @@ impl LinkTable {
         let (a, b) = (self.region_of.get(&src)?, self.region_of.get(&dst)?);
         Some(&self.links[*a][*b])
     }
+
+    /// The peer at `old` is at `new` from now on.
+    fn move_peer(&mut self, old: Ipv4Addr, new: Ipv4Addr) {
+        if let Some(region) = self.region_of.remove(&old) {
+            self.region_of.insert(new, region);
+        }
+    }
 }
 
 /// What the delay line did, for the report.
@@ -90,6 +99,8 @@ pub struct DelayLine {
     queue_num: u16,
     counters: Arc<Counters>,
     stop: Arc<AtomicBool>,
+    /// Peers that came back at another address: `(old, new)`.
+    moves: mpsc::Sender<(Ipv4Addr, Ipv4Addr)>,
     thread: Option<JoinHandle<DelayLineStats>>,
 }
 
@@ -119,9 +130,16 @@ impl Ord for Pending {
 }
 
 impl DelayLine {
-    /// Binds the first free queue number from `first_queue` on and starts the thread.
-    pub fn start(table: LinkTable, first_queue: u16, seed: u64) -> Result<Self, ShapeError> {
-        let mut queue = Queue::open().map_err(|e| {
+    /// Binds the first free queue number from `first_queue` on and starts the thread. The
+    /// queue is that of the network namespace at `namespace` (the host's when `None`): a
+    /// netlink socket belongs to the namespace it was opened in.
+    pub fn start(
+        table: LinkTable,
+        first_queue: u16,
+        seed: u64,
+        namespace: Option<&Path>,
+    ) -> Result<Self, ShapeError> {
+        let mut queue = crate::namespace::within(namespace, Queue::open)?.map_err(|e| {
             ShapeError::Queue(format!(
                 "opening a netfilter queue socket: {e} (needs root or CAP_NET_ADMIN)"
             ))
@@ -138,11 +156,21 @@ impl DelayLine {
         queue.set_nonblocking(true);
         let stop = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(Counters::default());
+        let (moves, moved) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name(format!("delay-line-{queue_num}"))
             .spawn({
                 let (stop, counters) = (stop.clone(), counters.clone());
-                move || run(queue, queue_num, table, seed, &stop, &counters)
+                move || {
+                    let line = Line {
+                        queue_num,
+                        seed,
+                        stop: &stop,
+                        counters: &counters,
+                        moved,
+                    };
+                    run(queue, table, line)
+                }
             })
             .map_err(|e| ShapeError::Queue(format!("starting the delay line thread: {e}")))?;
         tracing::info!(queue_num, "delay line started");
@@ -150,8 +178,16 @@ impl DelayLine {
             queue_num,
             counters,
             stop,
+            moves,
             thread: Some(thread),
         })
+    }
+
+    /// The peer at `old` is at `new` from now on (a replaced Swarm task): its packets keep
+    /// their links.
+    pub fn peer_moved(&self, old: Ipv4Addr, new: Ipv4Addr) {
+        // The thread is gone only once stopped, and then nothing is shaped anyway.
+        let _ = self.moves.send((old, new));
     }
 
     pub fn queue_num(&self) -> u16 {
@@ -206,14 +242,23 @@ fn bind_free(queue: &mut Queue, first: u16) -> Result<u16, ShapeError> {
     )))
 }
 
-fn run(
-    mut queue: Queue,
+/// What the delay line thread works with besides the queue and the table.
+struct Line<'a> {
     queue_num: u16,
-    table: LinkTable,
     seed: u64,
-    stop: &AtomicBool,
-    counters: &Counters,
-) -> DelayLineStats {
+    stop: &'a AtomicBool,
+    counters: &'a Counters,
+    moved: mpsc::Receiver<(Ipv4Addr, Ipv4Addr)>,
+}
+
+fn run(mut queue: Queue, mut table: LinkTable, line: Line<'_>) -> DelayLineStats {
+    let Line {
+        queue_num,
+        seed,
+        stop,
+        counters,
+        moved,
+    } = line;
     let mut scheduler = Scheduler::new(StdRng::seed_from_u64(seed));
     let mut pending = BinaryHeap::<Pending>::new();
     let mut stats = DelayLineStats {
@@ -234,6 +279,9 @@ fn run(
         .ok();
     stats.low_wake_latency = wake_latency.is_some();
     while !stop.load(AtomicOrdering::Acquire) {
+        for (old, new) in moved.try_iter() {
+            table.move_peer(old, new);
+        }
         // Take in everything that arrived.
         loop {
             let mut msg = match queue.recv() {

@@ -10,11 +10,15 @@
 
 use std::fmt::Write;
 use std::net::Ipv4Addr;
+use std::path::Path;
 
 use crate::command;
 use crate::error::ShapeError;
 use crate::names::{self, TABLE};
 use crate::plan::{Fabric, ShapingPlan};
+
+/// Docker's VXLAN devices in an overlay network's namespace (`vxlan0`, …).
+const VXLAN_DEVICES: &str = "vxlan+";
 
 /// The rules that set a run up; `queue` is the delay line's queue (userspace backend only).
 pub fn setup_rules(plan: &ShapingPlan, queue: Option<u16>) -> String {
@@ -35,6 +39,11 @@ pub fn setup_rules(plan: &ShapingPlan, queue: Option<u16>) -> String {
         Fabric::Loopback => writeln!(
             out,
             "-I PREROUTING 1 -i lo -s {net} -d {net} -m comment --comment \"{tag}\" -j {chain}"
+        ),
+        // Not what arrives over VXLAN: the sender's node shaped it.
+        Fabric::Overlay => writeln!(
+            out,
+            "-I FORWARD 1 -s {net} -d {net} -m physdev --physdev-is-bridged ! --physdev-in {VXLAN_DEVICES} -m comment --comment \"{tag}\" -j {chain}"
         ),
     };
     out.push_str("COMMIT\n");
@@ -61,9 +70,14 @@ pub fn heal_rules(run_id: &str) -> String {
     format!("*{TABLE}\n-F {}\nCOMMIT\n", names::partition_chain(run_id))
 }
 
-/// Applies `iptables-restore --noflush` input.
+/// Applies `iptables-restore --noflush` input in the host's namespace.
 pub fn apply(rules: &str) -> Result<(), ShapeError> {
-    command::run("iptables-restore", &["--noflush"], Some(rules)).map(drop)
+    apply_in(None, rules)
+}
+
+/// Applies `iptables-restore --noflush` input in the network namespace at `namespace`.
+pub fn apply_in(namespace: Option<&Path>, rules: &str) -> Result<(), ShapeError> {
+    command::run_in(namespace, "iptables-restore", &["--noflush"], Some(rules)).map(drop)
 }
 
 /// Rules that remove what `listing` (`iptables -t mangle -S`) shows of one run (`Some(id)`)
@@ -107,13 +121,22 @@ pub fn removal_rules(listing: &str, run_id: Option<&str>) -> Option<String> {
     Some(out)
 }
 
-/// Removes one run's rules and chains (or every run's), returning the chains removed.
+/// Removes one run's rules and chains (or every run's) from the host's namespace, returning
+/// the chains removed.
 pub fn remove(run_id: Option<&str>) -> Result<Vec<String>, ShapeError> {
-    let listing = command::run("iptables", &["-w", "-t", TABLE, "-S"], None)?;
+    remove_in(None, run_id)
+}
+
+/// [`remove`] in the network namespace at `namespace`.
+pub fn remove_in(
+    namespace: Option<&Path>,
+    run_id: Option<&str>,
+) -> Result<Vec<String>, ShapeError> {
+    let listing = command::run_in(namespace, "iptables", &["-w", "-t", TABLE, "-S"], None)?;
     let Some(rules) = removal_rules(&listing, run_id) else {
         return Ok(Vec::new());
     };
-    apply(&rules)?;
+    apply_in(namespace, &rules)?;
     Ok(rules
         .lines()
         .filter_map(|l| l.strip_prefix("-X "))

@@ -19,6 +19,7 @@ pub mod expected;
 pub mod iptables;
 pub mod link;
 pub mod names;
+mod namespace;
 pub mod plan;
 pub mod probe;
 pub mod profile;

@@ -19,6 +19,11 @@ pub enum Fabric {
     Bridge,
     /// Processes on loopback addresses of the host: packets cross `lo`.
     Loopback,
+    /// Docker Swarm tasks on an overlay network: on each node they hang off a bridge inside
+    /// the network's own namespace ([`ShapingPlan::namespace`]), next to the VXLAN device that
+    /// carries packets to other nodes. A packet is shaped once, on the node it leaves from:
+    /// what arrives over VXLAN was shaped by its sender's node.
+    Overlay,
 }
 
 /// One peer as the shaper sees it.
@@ -41,6 +46,8 @@ pub struct ShapingPlan {
     pub subnet: Ipv4Net,
     pub peers: Vec<ShapedPeer>,
     pub profile: Profile,
+    /// The network namespace the rules and the delay line live in; `None` for the host's own.
+    pub namespace: Option<PathBuf>,
     by_ip: HashMap<Ipv4Addr, usize>,
 }
 
@@ -60,8 +67,22 @@ impl ShapingPlan {
             subnet,
             peers,
             profile,
+            namespace: None,
             by_ip,
         }
+    }
+
+    /// The plan with its rules and delay line in the network namespace at `path`.
+    pub fn in_namespace(mut self, path: PathBuf) -> Self {
+        self.namespace = Some(path);
+        self
+    }
+
+    /// Peer `index` came back at another address (a Swarm task that was replaced).
+    pub fn set_ip(&mut self, index: usize, ip: Ipv4Addr) {
+        self.by_ip.retain(|_, i| *i != index);
+        self.by_ip.insert(ip, index);
+        self.peers[index].ip = ip;
     }
 
     /// Processes of the host on loopback addresses within `subnet`: what the local runtime
@@ -139,5 +160,15 @@ pub(crate) mod tests {
         let (a, b) = (p.peers[0].ip, p.peers[1].ip);
         assert_eq!(p.link_between(a, b), Some(p.link(0, 1)));
         assert_eq!(p.link_between(a, Ipv4Addr::new(10, 99, 0, 1)), None);
+    }
+
+    #[test]
+    fn a_peer_that_moves_is_found_at_its_new_address_only() {
+        let mut p = plan(Profile::load("global").unwrap(), 3);
+        let (old, new) = (p.peers[1].ip, Ipv4Addr::new(10, 99, 0, 200));
+        p.set_ip(1, new);
+        assert_eq!(p.index_of(new), Some(1));
+        assert_eq!(p.index_of(old), None);
+        assert_eq!(p.link_between(p.peers[0].ip, new), Some(p.link(0, 1)));
     }
 }

@@ -124,7 +124,7 @@ pub fn decide(
         (Fabric::Loopback, _) => Err(
             "local peers share the host's lo, where qdiscs would shape the whole host".to_owned(),
         ),
-        (Fabric::Bridge, k) => k.clone(),
+        (Fabric::Bridge | Fabric::Overlay, k) => k.clone(),
     };
     let userspace = |why: String| match &report.userspace {
         Ok(()) => Ok(Selection {

@@ -9,7 +9,7 @@ use crate::delay_line::{DelayLine, DelayLineStats, LinkTable};
 use crate::error::ShapeError;
 use crate::plan::{Fabric, ShapingPlan};
 use crate::probe::Backend;
-use crate::{iptables, names, tc};
+use crate::{iptables, names, namespace, tc};
 
 /// br_netfilter's switch: bridged packets only reach iptables when it is 1.
 const BRIDGE_NF_CALL_IPTABLES: &str = "/proc/sys/net/bridge/bridge-nf-call-iptables";
@@ -67,7 +67,7 @@ impl ActiveShaping {
                 self.install_rules(None)
             }
             Backend::Userspace => {
-                if self.plan.fabric == Fabric::Bridge {
+                if matches!(self.plan.fabric, Fabric::Bridge | Fabric::Overlay) {
                     self.ensure_bridge_netfilter()?;
                 }
                 let table = LinkTable {
@@ -76,8 +76,12 @@ impl ActiveShaping {
                         .collect(),
                     links: self.plan.profile.links.clone(),
                 };
-                let line =
-                    DelayLine::start(table, names::first_queue_num(&self.plan.run_id), seed)?;
+                let line = DelayLine::start(
+                    table,
+                    names::first_queue_num(&self.plan.run_id),
+                    seed,
+                    self.plan.namespace.as_deref(),
+                )?;
                 let queue = line.queue_num();
                 self.delay_line = Some(line);
                 self.install_rules(Some(queue))
@@ -87,25 +91,19 @@ impl ActiveShaping {
 
     fn install_rules(&mut self, queue: Option<u16>) -> Result<(), ShapeError> {
         self.rules = true;
-        iptables::apply(&iptables::setup_rules(&self.plan, queue))
+        iptables::apply_in(self.namespace(), &iptables::setup_rules(&self.plan, queue))
     }
 
+    fn namespace(&self) -> Option<&Path> {
+        self.plan.namespace.as_deref()
+    }
+
+    /// Makes bridged packets reach iptables in the plan's namespace (each namespace has its
+    /// own switch).
     fn ensure_bridge_netfilter(&mut self) -> Result<(), ShapeError> {
-        let path = Path::new(BRIDGE_NF_CALL_IPTABLES);
-        let current = std::fs::read_to_string(path).map_err(|e| ShapeError::Unsupported {
-            backend: "userspace",
-            reason: format!(
-                "{}: {e}: br_netfilter is not loaded, so bridged packets never reach iptables (modprobe br_netfilter)",
-                path.display()
-            ),
-        })?;
-        if current.trim() != "1" {
-            std::fs::write(path, "1").map_err(|source| ShapeError::File {
-                path: path.to_owned(),
-                source,
-            })?;
-            self.restore_bridge_nf = Some(current.trim().to_owned());
-        }
+        let namespace = self.plan.namespace.clone();
+        self.restore_bridge_nf =
+            namespace::within(namespace.as_deref(), switch_on_bridge_netfilter)??;
         Ok(())
     }
 
@@ -122,14 +120,22 @@ impl ActiveShaping {
         self.delay_line.as_ref().map(|d| d.counters().snapshot())
     }
 
-    /// Peer `index` restarted in a new network namespace (a container restart): the kernel
-    /// backend puts its qdiscs there again. The other backends shape on the host and keep
-    /// working.
+    /// Peer `index` restarted, in the network namespace `netns` (a new container) at `ip`
+    /// (a replaced Swarm task may get another address). The kernel backend puts its qdiscs in
+    /// the new namespace; the delay line and the partition rules follow the address.
     pub fn peer_restarted(
         &mut self,
         index: usize,
         netns: Option<std::path::PathBuf>,
+        ip: Ipv4Addr,
     ) -> Result<(), ShapeError> {
+        let old = self.plan.peers[index].ip;
+        if old != ip {
+            self.plan.set_ip(index, ip);
+            if let Some(line) = &self.delay_line {
+                line.peer_moved(old, ip);
+            }
+        }
         if self.backend != Backend::Kernel {
             return Ok(());
         }
@@ -146,11 +152,10 @@ impl ActiveShaping {
         let ips = |set: &[usize]| -> Vec<Ipv4Addr> {
             set.iter().map(|&i| self.plan.peers[i].ip).collect()
         };
-        iptables::apply(&iptables::partition_rules(
-            &self.plan.run_id,
-            &ips(a),
-            &ips(b),
-        ))
+        iptables::apply_in(
+            self.namespace(),
+            &iptables::partition_rules(&self.plan.run_id, &ips(a), &ips(b)),
+        )
     }
 
     /// Lifts the partition.
@@ -158,7 +163,7 @@ impl ActiveShaping {
         if !self.rules {
             return Ok(());
         }
-        iptables::apply(&iptables::heal_rules(&self.plan.run_id))
+        iptables::apply_in(self.namespace(), &iptables::heal_rules(&self.plan.run_id))
     }
 
     /// Removes every rule, the delay line and every qdisc. Rules go first, so that no packet
@@ -174,7 +179,7 @@ impl ActiveShaping {
         }
         self.done = true;
         if self.rules {
-            if let Err(e) = iptables::remove(Some(&self.plan.run_id)) {
+            if let Err(e) = iptables::remove_in(self.namespace(), Some(&self.plan.run_id)) {
                 report
                     .problems
                     .push(format!("removing iptables rules: {e}"));
@@ -185,14 +190,42 @@ impl ActiveShaping {
             report.problems.extend(tc::remove(&self.plan));
         }
         if let Some(value) = self.restore_bridge_nf.take() {
-            if let Err(e) = std::fs::write(BRIDGE_NF_CALL_IPTABLES, value) {
-                report
+            let restored = namespace::within(self.plan.namespace.as_deref(), || {
+                std::fs::write(BRIDGE_NF_CALL_IPTABLES, value)
+            });
+            match restored {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => report
                     .problems
-                    .push(format!("restoring {BRIDGE_NF_CALL_IPTABLES}: {e}"));
+                    .push(format!("restoring {BRIDGE_NF_CALL_IPTABLES}: {e}")),
+                Err(e) => report
+                    .problems
+                    .push(format!("restoring {BRIDGE_NF_CALL_IPTABLES}: {e}")),
             }
         }
         report
     }
+}
+
+/// Sets [`BRIDGE_NF_CALL_IPTABLES`] (of the calling thread's namespace) to 1; returns the value
+/// to put back, if it was another.
+fn switch_on_bridge_netfilter() -> Result<Option<String>, ShapeError> {
+    let path = Path::new(BRIDGE_NF_CALL_IPTABLES);
+    let current = std::fs::read_to_string(path).map_err(|e| ShapeError::Unsupported {
+        backend: "userspace",
+        reason: format!(
+            "{}: {e}: br_netfilter is not loaded, so bridged packets never reach iptables (modprobe br_netfilter)",
+            path.display()
+        ),
+    })?;
+    if current.trim() == "1" {
+        return Ok(None);
+    }
+    std::fs::write(path, "1").map_err(|source| ShapeError::File {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(Some(current.trim().to_owned()))
 }
 
 impl Drop for ActiveShaping {

@@ -25,7 +25,7 @@ fn check(name: &str, actual: &str) {
 
 fn plan(fabric: Fabric, profile: Profile, peers: u8) -> ShapingPlan {
     let (subnet, base) = match fabric {
-        Fabric::Bridge => ("10.99.0.0/16", [10, 99, 0]),
+        Fabric::Bridge | Fabric::Overlay => ("10.99.0.0/16", [10, 99, 0]),
         Fabric::Loopback => ("127.77.0.0/16", [127, 77, 0]),
     };
     let peers = (0..peers)
@@ -50,6 +50,15 @@ fn userspace_rules_on_a_docker_bridge() {
     let p = plan(Fabric::Bridge, twenty_ms(), 3);
     check(
         "iptables-bridge-userspace.rules",
+        &iptables::setup_rules(&p, Some(4242)),
+    );
+}
+
+#[test]
+fn userspace_rules_on_a_swarm_overlay_leave_what_vxlan_brings_alone() {
+    let p = plan(Fabric::Overlay, twenty_ms(), 3);
+    check(
+        "iptables-overlay-userspace.rules",
         &iptables::setup_rules(&p, Some(4242)),
     );
 }

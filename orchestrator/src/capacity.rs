@@ -80,6 +80,8 @@ impl Machine {
 pub enum RuntimeKind {
     Docker,
     Local,
+    /// Docker Swarm: checked per node, each node taken to be like this one.
+    Swarm,
 }
 
 /// The estimate of what a run needs.
@@ -122,8 +124,12 @@ pub fn check(scenario: &Scenario, runtime: RuntimeKind, machine: &Machine) -> Fi
     let peers = scenario.peers;
     let per_peer_memory = match (runtime, scenario.resources.memory_bytes) {
         // A container cannot use more than its limit, nor need less than a peer does.
-        (RuntimeKind::Docker, Some(limit)) => PEER_MEMORY_BYTES.min(limit) + CONTAINER_MEMORY_BYTES,
-        (RuntimeKind::Docker, None) => PEER_MEMORY_BYTES + CONTAINER_MEMORY_BYTES,
+        (RuntimeKind::Docker | RuntimeKind::Swarm, Some(limit)) => {
+            PEER_MEMORY_BYTES.min(limit) + CONTAINER_MEMORY_BYTES
+        }
+        (RuntimeKind::Docker | RuntimeKind::Swarm, None) => {
+            PEER_MEMORY_BYTES + CONTAINER_MEMORY_BYTES
+        }
         (RuntimeKind::Local, _) => PEER_MEMORY_BYTES,
     };
     let need = Need {
@@ -154,7 +160,7 @@ pub fn check(scenario: &Scenario, runtime: RuntimeKind, machine: &Machine) -> Fi
         ));
     }
     match runtime {
-        RuntimeKind::Docker if peers > MAX_BRIDGE_PORTS => impossible.push(format!(
+        RuntimeKind::Docker | RuntimeKind::Swarm if peers > MAX_BRIDGE_PORTS => impossible.push(format!(
             "a Docker bridge network holds at most {MAX_BRIDGE_PORTS} containers, and {peers} peers were asked for"
         )),
         RuntimeKind::Local if peers > MAX_LOCAL_PEERS => impossible.push(format!(
@@ -175,7 +181,7 @@ pub fn check(scenario: &Scenario, runtime: RuntimeKind, machine: &Machine) -> Fi
                 ));
             }
         }
-        RuntimeKind::Docker => {}
+        RuntimeKind::Docker | RuntimeKind::Swarm => {}
     }
     if !impossible.is_empty() {
         return Fit::Impossible(impossible);

@@ -2,12 +2,14 @@
 //! run creates"), so that it works after a crash too. One path serves `orchestrator down` and
 //! an interrupted run.
 
-use crate::runtime::{docker, local};
+use crate::runtime::{docker, local, swarm};
 
 /// What [`remove_run`] removed, and what it could not.
 #[derive(Debug, Default)]
 pub struct Removed {
     pub processes: usize,
+    pub services: usize,
+    pub volumes: usize,
     pub containers: usize,
     pub networks: usize,
     pub chains: Vec<String>,
@@ -18,8 +20,9 @@ pub struct Removed {
     pub problems: Vec<String>,
 }
 
-/// Removes the local processes and work directories, the containers and networks, and the
-/// iptables chains of run `run`, or of every run.
+/// Removes the local processes and work directories, the swarm services, the containers and
+/// networks, the volumes and the iptables chains of run `run`, or of every run. Services go
+/// before networks (their tasks hold them), volumes after containers (theirs hold them).
 pub async fn remove_run(run: Option<&str>) -> Removed {
     let mut removed = Removed::default();
     let (processes, problems) = local::remove_leftovers(run);
@@ -27,10 +30,16 @@ pub async fn remove_run(run: Option<&str>) -> Removed {
     removed.problems.extend(problems);
     match docker::connect().await {
         Ok(d) => {
+            let (services, problems) = swarm::remove_services(&d, run).await;
+            removed.services = services;
+            removed.problems.extend(problems);
             let r = docker::remove_labelled(&d, run).await;
             removed.containers = r.containers;
             removed.networks = r.networks;
             removed.problems.extend(r.problems);
+            let (volumes, problems) = swarm::remove_volumes(&d, run).await;
+            removed.volumes = volumes;
+            removed.problems.extend(problems);
         }
         Err(e) => removed.docker_unavailable = Some(e.to_string()),
     }

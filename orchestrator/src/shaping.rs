@@ -47,7 +47,19 @@ pub async fn apply(
             interface,
         });
     }
-    let plan = ShapingPlan::new(run_id, testbed.runtime.fabric(), subnet, peers, profile);
+    let mut plan = ShapingPlan::new(run_id, testbed.runtime.fabric(), subnet, peers, profile);
+    match testbed.runtime.shaping_namespace() {
+        Ok(Some(namespace)) => plan = plan.in_namespace(namespace),
+        Ok(None) => {}
+        // Nothing to shape, so nowhere needed.
+        Err(_) if selection.backend == Backend::None => {}
+        Err(reason) => {
+            return Err(ShapeError::Unsupported {
+                backend: selection.backend.name(),
+                reason,
+            })
+        }
+    }
     let backend = selection.backend;
     match tokio::task::spawn_blocking(move || ActiveShaping::apply(plan, backend, seed)).await {
         Ok(applied) => applied,

@@ -78,6 +78,30 @@ impl CpuLedger {
 }
 
 impl Testbed {
+    /// After peer `index` restarted: where it listens now (a replaced task may have another
+    /// address), for the other peers, the phases and the link shaping.
+    pub async fn relocate(&mut self, index: usize) -> Result<(), String> {
+        if let Some(subnet) = self.runtime.learns_addresses() {
+            let peer = &mut self.peers[index];
+            let ip = reported_address(&peer.api, subnet).await?;
+            if ip != peer.slot.ip {
+                peer.slot.ip = ip;
+                peer.addr = format!(
+                    "{}/p2p/{}",
+                    self.transport.multiaddr(peer.slot.p2p_socket()),
+                    peer.peer_id
+                );
+            }
+        }
+        let (netns, _) = self.runtime.peer_network(index).await;
+        let ip = self.peers[index].slot.ip;
+        if let Some(shaping) = self.shaping.as_mut() {
+            tokio::task::block_in_place(|| shaping.peer_restarted(index, netns, ip))
+                .map_err(|e| p2p_api::error::chain(&e))?;
+        }
+        Ok(())
+    }
+
     /// The runtime, for tearing down; the shaping goes first (dropping it removes it).
     pub fn into_runtime(mut self) -> Runtime {
         drop(self.shaping.take());
@@ -151,6 +175,29 @@ pub async fn wait_healthy(api: &ApiClient, deadline: Duration) -> Result<String,
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The address inside `subnet` that a node listens on, as it reports it in `/status` (for
+/// runtimes whose addresses are the platform's to choose: [`Runtime::learns_addresses`]).
+pub async fn reported_address(
+    api: &ApiClient,
+    subnet: ipnet::Ipv4Net,
+) -> Result<std::net::Ipv4Addr, String> {
+    let status = api.status().await.map_err(|e| p2p_api::error::chain(&e))?;
+    address_in(&status.network.listen_addrs, subnet).ok_or_else(|| {
+        format!(
+            "it listens on no address in {subnet} (it reports {})",
+            status.network.listen_addrs.join(", ")
+        )
+    })
+}
+
+/// The first `/ip4/<ip>/…` of `addrs` with its address inside `subnet`.
+fn address_in(addrs: &[String], subnet: ipnet::Ipv4Net) -> Option<std::net::Ipv4Addr> {
+    addrs.iter().find_map(|a| {
+        let ip = a.strip_prefix("/ip4/")?.split('/').next()?.parse().ok()?;
+        subnet.contains(&ip).then_some(ip)
+    })
 }
 
 /// The figures read from a node's `/metrics`.
@@ -228,6 +275,21 @@ pub async fn scrape(testbed: &Testbed, indices: &[usize]) -> Vec<(usize, Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reported_address_is_the_one_inside_the_subnet() {
+        let subnet: ipnet::Ipv4Net = "10.213.0.0/16".parse().unwrap();
+        let addrs = [
+            "/ip4/172.18.0.3/tcp/4001".to_owned(),
+            "/ip4/10.213.0.7/udp/4001/quic-v1".to_owned(),
+        ];
+        assert_eq!(
+            address_in(&addrs, subnet),
+            Some("10.213.0.7".parse().unwrap())
+        );
+        assert_eq!(address_in(&addrs[..1], subnet), None);
+        assert_eq!(address_in(&["/dns4/x/tcp/1".to_owned()], subnet), None);
+    }
 
     #[test]
     fn cpu_survives_restarts() {

@@ -434,6 +434,17 @@ fn wait_for_run(results: &Path, run: &mut Background) -> String {
     })
 }
 
+/// Kills `container` with SIGKILL, as a crash would end it.
+fn sigkill(docker: &bollard::Docker, container: &str) {
+    let options = KillContainerOptionsBuilder::default()
+        .signal("SIGKILL")
+        .build();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(docker.kill_container(container, Some(options)))
+        .unwrap_or_else(|e| panic!("killing {container}: {e}"));
+}
+
 const SLOW_GOSSIP: &str = r#"
 phases:
   - bootstrap: {}
@@ -453,19 +464,7 @@ fn a_peer_killed_mid_run_is_reported_and_cleaned_up() {
     // Bootstrap and publish take a few seconds; the gossip phase then waits 15 s.
     std::thread::sleep(Duration::from_secs(6));
     let victim = format!("p2p-{run}-0004");
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(
-            docker.kill_container(
-                &victim,
-                Some(
-                    KillContainerOptionsBuilder::default()
-                        .signal("SIGKILL")
-                        .build(),
-                ),
-            ),
-        )
-        .expect("killing a peer");
+    sigkill(&docker, &victim);
 
     let (code, output) = background.wait();
     assert_eq!(code, Some(3), "output:\n{output}");
@@ -748,4 +747,233 @@ fn a_kept_network_stays_shaped_until_ctrl_c_and_then_leaves_nothing() {
         "containers or networks left behind"
     );
     assert_no_chains(&run);
+}
+
+/// The engine in a swarm for a test: if it was in none, one is initialised on loopback and,
+/// when the test ends, left again, `docker_gwbridge` (which the swarm made) removed too; an
+/// engine already in a swarm is used as it is and stays in it.
+struct SwarmForTest {
+    docker: bollard::Docker,
+    initialised: bool,
+}
+
+impl SwarmForTest {
+    fn state(docker: &bollard::Docker) -> String {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(docker.info())
+            .unwrap()
+            .swarm
+            .and_then(|s| s.local_node_state)
+            .map_or_else(String::new, |s| s.to_string())
+    }
+
+    fn join(docker: &bollard::Docker) -> Self {
+        let initialised = Self::state(docker) != "active";
+        if initialised {
+            let request = bollard::models::SwarmInitRequest {
+                listen_addr: Some("127.0.0.1:2377".into()),
+                advertise_addr: Some("127.0.0.1".into()),
+                ..Default::default()
+            };
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(docker.init_swarm(request))
+                .expect("docker swarm init");
+        }
+        Self {
+            docker: docker.clone(),
+            initialised,
+        }
+    }
+}
+
+impl Drop for SwarmForTest {
+    fn drop(&mut self) {
+        if !self.initialised {
+            return;
+        }
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let leave = bollard::query_parameters::LeaveSwarmOptionsBuilder::default()
+            .force(true)
+            .build();
+        if let Err(e) = rt.block_on(self.docker.leave_swarm(Some(leave))) {
+            eprintln!("docker swarm leave: {e}");
+        }
+        // Its last endpoint goes a moment after the swarm.
+        let mut last = None;
+        let mut removed = false;
+        for _ in 0..40 {
+            match rt.block_on(self.docker.remove_network("docker_gwbridge")) {
+                Ok(()) => {
+                    removed = true;
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        if !removed && !std::thread::panicking() {
+            panic!("docker_gwbridge cannot be removed after leaving the swarm: {last:?}");
+        }
+        // The engine tears the swarm's namespaces down for a few seconds more, busy enough to
+        // make the next test's links measure late: that test starts once they are gone.
+        let swarm_namespaces = || {
+            std::fs::read_dir("/run/docker/netns").map_or(0, |dir| {
+                dir.flatten()
+                    .filter(|e| {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        name == "ingress_sbox" || name.starts_with("1-") || name.starts_with("lb_")
+                    })
+                    .count()
+            })
+        };
+        within_a_minute(|| swarm_namespaces() == 0);
+    }
+}
+
+/// Services, volumes, containers and networks still labelled with `run`.
+fn swarm_leftovers(docker: &bollard::Docker, run: &str) -> (usize, usize, usize, usize) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (services, volumes) = rt
+        .block_on(orchestrator::runtime::swarm::leftovers(docker))
+        .unwrap()
+        .get(run)
+        .copied()
+        .unwrap_or((0, 0));
+    let (containers, networks) = docker_leftovers(docker, run);
+    (services, volumes, containers, networks)
+}
+
+#[test]
+fn swarm_run_of_ten_peers_at_20ms_through_all_phases_leaves_nothing() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(docker) = docker() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(dir.path(), ALL_PHASES);
+    let results_dir = dir.path().join("results");
+    let args = [
+        "--runtime",
+        "swarm",
+        "--peers",
+        "10",
+        "--latency",
+        "20ms",
+        "--scenario",
+        scenario.to_str().unwrap(),
+    ];
+    if SwarmForTest::state(&docker) != "active" {
+        // No swarm: a clear error, and nothing created.
+        let out = up(&results_dir, &args);
+        assert_eq!(out.status.code(), Some(3), "stderr:\n{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("not part of an active swarm"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!results_dir.exists(), "a run started without a swarm");
+    }
+    let _swarm = SwarmForTest::join(&docker);
+    let out = up(&results_dir, &args);
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{}", stderr(&out));
+
+    let (run, results) = only_run(&results_dir);
+    assert_eq!(results.run.runtime, "swarm");
+    assert_eq!(results.run.peers, 10);
+    assert!(results.failures.is_empty(), "{:?}", results.failures);
+    assert_all_phases(&results);
+    assert!(results.sla.iter().all(|s| s.pass));
+    assert_shaped(&results, &run, 40.0);
+    assert_eq!(results.resources.len(), 10);
+    assert!(results
+        .resources
+        .iter()
+        .all(|r| r.container_memory_bytes.is_some()));
+    assert_eq!(
+        swarm_leftovers(&docker, &run),
+        (0, 0, 0, 0),
+        "services, volumes, containers or networks left behind"
+    );
+}
+
+#[test]
+fn a_task_the_swarm_restarts_on_its_own_is_reported() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(docker) = docker() else { return };
+    let _swarm = SwarmForTest::join(&docker);
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(dir.path(), SLOW_GOSSIP);
+    let results_dir = dir.path().join("results");
+    let (mut background, run) = spawn_up(&results_dir, &scenario, "swarm", "6", &[]);
+    wait_for_phases(&results_dir.join(&run), &mut background, 1);
+    let victim = format!("p2p-{run}-0004");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let label = format!("com.docker.swarm.service.name={victim}");
+    let filters = std::collections::HashMap::from([("label", vec![label.as_str()])]);
+    let task = rt
+        .block_on(
+            docker.list_containers(Some(
+                bollard::query_parameters::ListContainersOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            )),
+        )
+        .unwrap()
+        .into_iter()
+        .find_map(|c| c.id)
+        .expect("the victim's task container");
+    // The node dies as a crash would kill it; the swarm starts another task for it.
+    sigkill(&docker, &task);
+
+    let (code, output) = background.wait();
+    assert_eq!(code, Some(3), "output:\n{output}");
+    let results = RunResults::load(&results_dir.join(&run)).unwrap();
+    assert!(
+        results
+            .failures
+            .iter()
+            .any(|f| f.contains(&victim) && f.contains("stopped on its own")),
+        "{:?}",
+        results.failures
+    );
+    assert_eq!(swarm_leftovers(&docker, &run), (0, 0, 0, 0));
+}
+
+#[test]
+fn a_killed_swarm_run_is_removed_by_down() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(docker) = docker() else { return };
+    let _swarm = SwarmForTest::join(&docker);
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(dir.path(), SLOW_GOSSIP);
+    let results_dir = dir.path().join("results");
+    let neighbour_table = neighbour_settings();
+    let (mut background, run) = spawn_up(
+        &results_dir,
+        &scenario,
+        "swarm",
+        "4",
+        &["--latency", "10ms"],
+    );
+    wait_for_phases(&results_dir.join(&run), &mut background, 1);
+    let (services, volumes, ..) = swarm_leftovers(&docker, &run);
+    assert_eq!((services, volumes), (4, 4), "the run is up");
+    background.child.kill().unwrap(); // SIGKILL: no handler runs
+    background.child.wait().unwrap();
+    let down = Command::new(BIN)
+        .args(["down", "--run", &run])
+        .output()
+        .unwrap();
+    assert!(down.status.success(), "down: {}", stderr(&down));
+    assert_eq!(
+        swarm_leftovers(&docker, &run),
+        (0, 0, 0, 0),
+        "services, volumes, containers or networks left behind"
+    );
+    let status = Command::new(BIN).arg("status").output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&status.stdout).contains(&run),
+        "status still lists the run"
+    );
+    assert_no_chains(&run);
+    assert_eq!(neighbour_settings(), neighbour_table);
 }

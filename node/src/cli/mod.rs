@@ -1,5 +1,6 @@
 //! The command line's arguments, and which command does what.
 
+mod listen_subnet;
 mod output;
 mod run;
 
@@ -48,6 +49,10 @@ pub(crate) struct RunArgs {
         value_delimiter = ','
     )]
     pub(crate) listen: Vec<Multiaddr>,
+    /// Listen on this host's own address inside this network instead of `0.0.0.0` (every
+    /// `--listen` must then be `/ip4/0.0.0.0/…`), so that only that address is announced.
+    #[arg(long, env = "P2P_NODE_LISTEN_SUBNET")]
+    pub(crate) listen_subnet: Option<ipnet::Ipv4Net>,
     /// Address of the HTTP control API.
     #[arg(long, env = "P2P_NODE_API_ADDR", default_value = "127.0.0.1:8080")]
     pub(crate) api_addr: SocketAddr,

@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use super::listen_subnet;
 use super::RunArgs;
 use p2p_node::daemon::{shutdown_signal, NodeConfig, RunningNode, HEADER_READ_TIMEOUT};
 use p2p_node::market::Deadlines;
@@ -13,13 +14,15 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
         .unwrap_or(Watermarks::trimming_from(high).low);
     let watermarks = Watermarks::new(low, high, args.max_connections)
         .map_err(|e| anyhow::anyhow!("--connections-low-water/--connections-high-water: {e}"))?;
+    let listen = listen_subnet::resolve(args.listen, args.listen_subnet)
+        .map_err(|e| anyhow::anyhow!("--listen-subnet: {}", p2p_api::error::chain(&e)))?;
     let config = NodeConfig {
         data_dir: args.data_dir,
         api_addr: args.api_addr,
         api_token: args.api_token.filter(|t| !t.is_empty()),
         api_header_timeout: HEADER_READ_TIMEOUT,
         network: NetworkConfig {
-            listen: args.listen,
+            listen,
             max_connections: args.max_connections,
             watermarks,
             idle_timeout: Duration::from_secs(args.idle_timeout_secs),

@@ -22,8 +22,8 @@ pub(super) async fn run(args: DownArgs) -> anyhow::Result<()> {
     match &removed.docker_unavailable {
         Some(why) => eprintln!("docker: not available ({why}); only local runs were cleaned"),
         None => println!(
-            "removed {} container(s) and {} network(s)",
-            removed.containers, removed.networks
+            "removed {} swarm service(s), {} container(s), {} network(s) and {} volume(s)",
+            removed.services, removed.containers, removed.networks, removed.volumes
         ),
     }
     println!("stopped {} local process(es)", removed.processes);

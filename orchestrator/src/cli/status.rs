@@ -1,6 +1,6 @@
 //! `orchestrator status`: the runs that still have resources.
 
-use orchestrator::runtime::{docker, local};
+use orchestrator::runtime::{docker, local, swarm};
 
 pub(super) async fn run() -> anyhow::Result<()> {
     let mut any = false;
@@ -8,6 +8,10 @@ pub(super) async fn run() -> anyhow::Result<()> {
         for (run, (containers, networks)) in docker::leftovers(&d).await? {
             any = true;
             println!("docker run {run}: {containers} container(s), {networks} network(s)");
+        }
+        for (run, (services, volumes)) in swarm::leftovers(&d).await? {
+            any = true;
+            println!("swarm run {run}: {services} service(s), {volumes} volume(s)");
         }
     }
     if let Ok(chains) = netem::iptables::chains_present() {

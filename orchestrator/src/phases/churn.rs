@@ -56,10 +56,6 @@ pub(super) async fn run(
 
     for &i in &victims {
         testbed.runtime.restart_peer(i).await?;
-        let (netns, _) = testbed.runtime.peer_network(i).await;
-        if let Some(shaping) = testbed.shaping.as_mut() {
-            tokio::task::block_in_place(|| shaping.peer_restarted(i, netns))?;
-        }
     }
     for &i in &victims {
         let peer = &testbed.peers[i];
@@ -68,6 +64,13 @@ pub(super) async fn run(
             .map_err(|source| PhaseError::NotBack {
                 peer: peer.slot.name.clone(),
                 source,
+            })?;
+        testbed
+            .relocate(i)
+            .await
+            .map_err(|detail| PhaseError::NotRelocated {
+                peer: testbed.peers[i].slot.name.clone(),
+                detail,
             })?;
         testbed.stopped.remove(&i);
     }

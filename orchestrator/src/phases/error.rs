@@ -29,6 +29,9 @@ pub enum PhaseError {
         #[source]
         source: HealthError,
     },
+    /// A restarted peer's new place (address, namespace) could not be taken in.
+    #[error("{peer} came back, but: {detail}")]
+    NotRelocated { peer: String, detail: String },
     #[error(
         "routing tables or gossip meshes still not formed after {after:?} on {lagging} peer(s), e.g. {example}"
     )]

@@ -187,7 +187,7 @@ pub fn write_prometheus_targets(dir: &Path, testbed: &Testbed) -> Result<(), Rep
         .peers
         .iter()
         .map(|p| TargetGroup {
-            targets: vec![format!("{}:{}", p.slot.ip, p.slot.api_port)],
+            targets: vec![p.slot.api.to_string()],
             labels: [
                 ("run".to_owned(), run.clone()),
                 ("peer".to_owned(), p.slot.name.clone()),

@@ -24,6 +24,9 @@ pub enum InfraError {
     },
     #[error("host setting: {0}")]
     HostSetting(String),
+    /// The swarm is absent, this engine only a worker, or a node not ready.
+    #[error("docker swarm: {0}")]
+    Swarm(String),
     #[error("no free subnet for the run's network: {0}")]
     NoSubnet(String),
     #[error("peer {peer}: {detail}")]

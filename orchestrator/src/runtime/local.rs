@@ -4,7 +4,7 @@
 //! then stops them in order. Their pids are kept in `<tmp>/p2p-testbed/<run>/pids` for
 //! `orchestrator down`.
 
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -74,7 +74,7 @@ impl LocalRuntime {
                 name,
                 ip,
                 p2p_port,
-                api_port,
+                api: SocketAddr::new(ip.into(), api_port),
             };
             let data_dir = self.work_dir.join(format!("peer-{index:04}"));
             let ip_text = ip.to_string();

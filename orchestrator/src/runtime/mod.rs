@@ -1,12 +1,14 @@
-//! Where the peers run: one Docker container per peer on a bridge network of the run, or one
-//! `p2p-node` process per peer on its own 127.x address. Both hand back the same
-//! [`PeerSlot`]s, and everything above this module works the same on either.
+//! Where the peers run: one Docker container per peer on a bridge network of the run, one
+//! Docker Swarm task per peer on an overlay network of the run, or one `p2p-node` process per
+//! peer on its own 127.x address. All hand back the same [`PeerSlot`]s, and everything above
+//! this module works the same on each.
 
 mod binary;
 pub mod docker;
 mod error;
 mod host;
 pub mod local;
+pub mod swarm;
 
 use std::net::{Ipv4Addr, SocketAddr};
 
@@ -19,6 +21,7 @@ pub use docker::DockerRuntime;
 pub use error::{docker_err, InfraError};
 pub use host::restore_left as restore_host_settings;
 pub use local::LocalRuntime;
+pub use swarm::SwarmRuntime;
 
 /// Label (and label key) put on every container, network and image a run creates.
 pub const RUN_LABEL: &str = "p2p-testbed.run";
@@ -31,14 +34,17 @@ pub const SAMPLE_PACKAGE: &str = "A sample package published by the testbed's CL
 pub struct PeerSlot {
     pub index: usize,
     pub name: String,
+    /// The peer's address on the run's network, where other peers reach it.
     pub ip: Ipv4Addr,
     pub p2p_port: u16,
-    pub api_port: u16,
+    /// Where the orchestrator reaches the peer's HTTP API: `ip` itself, or (Swarm) the port
+    /// the task publishes on its node.
+    pub api: SocketAddr,
 }
 
 impl PeerSlot {
     pub fn api_url(&self) -> String {
-        format!("http://{}:{}", self.ip, self.api_port)
+        format!("http://{}", self.api)
     }
 
     /// The peer's libp2p listener.
@@ -132,6 +138,7 @@ pub enum PeerProcesses {
 pub enum Runtime {
     Docker(DockerRuntime),
     Local(LocalRuntime),
+    Swarm(SwarmRuntime),
 }
 
 impl Runtime {
@@ -139,6 +146,7 @@ impl Runtime {
         match self {
             Self::Docker(_) => "docker",
             Self::Local(_) => "local",
+            Self::Swarm(_) => "swarm",
         }
     }
 
@@ -147,6 +155,7 @@ impl Runtime {
         match self {
             Self::Docker(_) => netem::Fabric::Bridge,
             Self::Local(_) => netem::Fabric::Loopback,
+            Self::Swarm(_) => netem::Fabric::Overlay,
         }
     }
 
@@ -155,6 +164,7 @@ impl Runtime {
         match self {
             Self::Docker(d) => d.subnet(),
             Self::Local(_) => Some(local::SUBNET),
+            Self::Swarm(s) => s.subnet(),
         }
     }
 
@@ -163,6 +173,7 @@ impl Runtime {
         match self {
             Self::Docker(d) => (d.netns(index).await, "eth0".to_owned()),
             Self::Local(_) => (None, "lo".to_owned()),
+            Self::Swarm(s) => (s.netns(index).await, "eth0".to_owned()),
         }
     }
 
@@ -177,6 +188,7 @@ impl Runtime {
         match self {
             Self::Docker(d) => d.launch(count, binary, options, progress).await,
             Self::Local(l) => l.launch(count, binary, options, progress).await,
+            Self::Swarm(s) => s.launch(count, binary, options, progress).await,
         }
     }
 
@@ -185,6 +197,7 @@ impl Runtime {
         match self {
             Self::Docker(d) => d.stop_peer(index).await,
             Self::Local(l) => l.stop_peer(index).await,
+            Self::Swarm(s) => s.stop_peer(index).await,
         }
     }
 
@@ -193,6 +206,7 @@ impl Runtime {
         match self {
             Self::Docker(d) => d.restart_peer(index).await,
             Self::Local(l) => l.restart_peer(index).await,
+            Self::Swarm(s) => s.restart_peer(index).await,
         }
     }
 
@@ -201,6 +215,7 @@ impl Runtime {
         match self {
             Self::Docker(d) => d.is_running(index).await,
             Self::Local(l) => l.is_running(index),
+            Self::Swarm(s) => s.is_running(index).await,
         }
     }
 
@@ -209,6 +224,7 @@ impl Runtime {
         match self {
             Self::Docker(d) => d.run_cli(index, args).await,
             Self::Local(l) => l.run_cli(index, args).await,
+            Self::Swarm(s) => s.run_cli(index, args).await,
         }
     }
 
@@ -217,13 +233,14 @@ impl Runtime {
         match self {
             Self::Docker(d) => d.container_memory(index).await,
             Self::Local(_) => None,
+            Self::Swarm(s) => s.container_memory(index).await,
         }
     }
 
     /// A small file the CLI phase publishes, as a path the CLI next to a peer can read.
     pub fn sample_file(&self) -> String {
         match self {
-            Self::Docker(_) => docker::SAMPLE_FILE_IN_IMAGE.to_owned(),
+            Self::Docker(_) | Self::Swarm(_) => docker::SAMPLE_FILE_IN_IMAGE.to_owned(),
             Self::Local(l) => l.sample_file(),
         }
     }
@@ -233,6 +250,7 @@ impl Runtime {
         match self {
             Self::Docker(d) => PeerProcesses::Containers(d.container_ids().to_vec()),
             Self::Local(l) => PeerProcesses::Processes(l.pids()),
+            Self::Swarm(s) => PeerProcesses::Containers(s.container_ids()),
         }
     }
 
@@ -241,6 +259,7 @@ impl Runtime {
         match self {
             Self::Docker(d) => d.image(),
             Self::Local(_) => None,
+            Self::Swarm(s) => s.image(),
         }
     }
 
@@ -249,6 +268,34 @@ impl Runtime {
         match self {
             Self::Docker(d) => d.teardown().await,
             Self::Local(l) => l.teardown().await,
+            Self::Swarm(s) => s.teardown().await,
+        }
+    }
+
+    /// The network the peers' addresses lie in when the runtime cannot choose them: each
+    /// node then reports its own (`/status`), once it answers. `None` when the slots hold
+    /// them already.
+    pub fn learns_addresses(&self) -> Option<ipnet::Ipv4Net> {
+        match self {
+            Self::Swarm(s) => s.subnet(),
+            Self::Docker(_) | Self::Local(_) => None,
+        }
+    }
+
+    /// The network namespace the links are shaped in; `Ok(None)` for the host's own.
+    pub fn shaping_namespace(&self) -> Result<Option<std::path::PathBuf>, String> {
+        match self {
+            Self::Swarm(s) => s.shaping_namespace().map(Some),
+            Self::Docker(_) | Self::Local(_) => Ok(None),
+        }
+    }
+
+    /// Peers that something besides the run restarted (a swarm replacing a failed task), one
+    /// line each, for the report.
+    pub async fn unplanned_restarts(&self) -> Vec<String> {
+        match self {
+            Self::Swarm(s) => s.replaced_by_swarm().await,
+            Self::Docker(_) | Self::Local(_) => Vec::new(),
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::fidelity::Window;
 use crate::phases::bootstrap;
 use crate::runtime::Runtime;
 use crate::shaping::mean_configured_rtt;
-use crate::testbed::{wait_healthy, Peer, Testbed, HEALTH_DEADLINE};
+use crate::testbed::{reported_address, wait_healthy, Peer, Testbed, HEALTH_DEADLINE};
 use crate::{report, shaping};
 
 /// The longest a single API call of the run may take.
@@ -116,18 +116,28 @@ async fn start_peers(
         .timeout(CALL_TIMEOUT)
         .build()
         .map_err(|e| vec![format!("HTTP client: {}", chain(&e))])?;
+    let learns = runtime.learns_addresses();
     let healthy = futures::future::join_all(slots.iter().map(|slot| {
         let api = ApiClient::with_http(&slot.api_url(), plan.node.api_token.clone(), http.clone());
         let bar = &bar;
         async move {
-            let peer_id = wait_healthy(&api, HEALTH_DEADLINE).await;
+            let peer_id = wait_healthy(&api, HEALTH_DEADLINE)
+                .await
+                .map_err(|e| format!("{} never became healthy: {}", slot.name, chain(&e)));
             bar.inc(1);
-            peer_id.map(|peer_id| Peer {
+            let peer_id = peer_id?;
+            let mut slot = slot.clone();
+            if let Some(subnet) = learns {
+                slot.ip = reported_address(&api, subnet)
+                    .await
+                    .map_err(|e| format!("{}: {e}", slot.name))?;
+            }
+            Ok::<_, String>(Peer {
                 addr: format!(
                     "{}/p2p/{peer_id}",
                     plan.node.transport.multiaddr(slot.p2p_socket())
                 ),
-                slot: slot.clone(),
+                slot,
                 api,
                 peer_id,
             })
@@ -137,10 +147,10 @@ async fn start_peers(
     bar.finish_and_clear();
     let mut peers = Vec::with_capacity(healthy.len());
     let mut failures = Vec::new();
-    for (slot, peer) in slots.iter().zip(healthy) {
+    for peer in healthy {
         match peer {
             Ok(p) => peers.push(p),
-            Err(e) => failures.push(format!("{} never became healthy: {}", slot.name, chain(&e))),
+            Err(e) => failures.push(e),
         }
     }
     if failures.is_empty() {

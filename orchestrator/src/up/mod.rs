@@ -23,6 +23,7 @@ use crate::results::{
 };
 use crate::runtime::{
     docker, locate_node_binary, DockerRuntime, InfraError, LocalRuntime, NodeOptions, Runtime,
+    SwarmRuntime,
 };
 use crate::scenario::Scenario;
 use crate::signals::{shutdown_signal, Interrupt};
@@ -36,6 +37,8 @@ pub enum RuntimeChoice {
     Auto,
     Docker,
     Local,
+    /// Docker Swarm: the swarm this engine manages, its tasks spread over its nodes.
+    Swarm,
 }
 
 #[derive(Debug, Clone)]
@@ -257,9 +260,25 @@ impl Checkpoint<'_> {
 /// Refuses a run that cannot fit this machine, before anything is created; returns the
 /// warnings for one that fits but will likely be degraded.
 fn check_capacity(scenario: &Scenario, runtime: &Runtime) -> Result<Vec<String>, UpError> {
-    let kind = match runtime {
-        Runtime::Docker(_) => capacity::RuntimeKind::Docker,
-        Runtime::Local(_) => capacity::RuntimeKind::Local,
+    let (kind, per_node) = match runtime {
+        Runtime::Docker(_) => (capacity::RuntimeKind::Docker, None),
+        Runtime::Local(_) => (capacity::RuntimeKind::Local, None),
+        // Spread over the nodes, each holds its share.
+        Runtime::Swarm(s) => (
+            capacity::RuntimeKind::Swarm,
+            Some(scenario.peers.div_ceil(s.nodes().max(1))),
+        ),
+    };
+    let share;
+    let scenario = match per_node {
+        Some(peers) => {
+            share = Scenario {
+                peers,
+                ..scenario.clone()
+            };
+            &share
+        }
+        None => scenario,
     };
     match capacity::check(scenario, kind, &capacity::Machine::read()) {
         capacity::Fit::Fits(need) => {
@@ -289,6 +308,15 @@ async fn choose_runtime(options: &UpOptions, run_id: &str) -> Result<Runtime, Up
             options.subnet,
         )),
         RuntimeChoice::Local => Runtime::Local(LocalRuntime::new(run_id)),
+        RuntimeChoice::Swarm => Runtime::Swarm(
+            SwarmRuntime::new(
+                docker::connect().await.map_err(UpError::Runtime)?,
+                run_id,
+                options.subnet,
+            )
+            .await
+            .map_err(UpError::Runtime)?,
+        ),
         RuntimeChoice::Auto => match docker::connect().await {
             Ok(d) => {
                 eprintln!("runtime: docker (the daemon answers)");

@@ -100,6 +100,14 @@ pub(super) async fn runtime(
     progress: &MultiProgress,
     collected: &mut Collected,
 ) {
+    // A peer restarted behind the run's back lost its state: its figures are not the run's.
+    collected.failures.extend(
+        runtime
+            .unplanned_restarts()
+            .await
+            .into_iter()
+            .map(|r| format!("peer restarted outside the run: {r}")),
+    );
     let spin = progress::spinner(progress, "tearing down");
     let problems = runtime.teardown().await;
     spin.finish_and_clear();

@@ -99,6 +99,7 @@ pub async fn remove_labelled(docker: &Docker, run: Option<&str>) -> Removed {
                     ),
                 )
                 .await
+                .or_else(gone_already)
                 .map_err(|e| format!("removing container {id}: {e}"))
         })
         .buffer_unordered(LAUNCH_CONCURRENCY)
@@ -123,7 +124,7 @@ pub async fn remove_labelled(docker: &Docker, run: Option<&str>) -> Removed {
 async fn remove_network(docker: &Docker, id: &str) -> Result<(), String> {
     let mut attempts = 0;
     loop {
-        match docker.remove_network(id).await {
+        match docker.remove_network(id).await.or_else(gone_already) {
             Ok(()) => return Ok(()),
             Err(e) if attempts < 20 && e.to_string().contains("active endpoints") => {
                 attempts += 1;
@@ -131,6 +132,19 @@ async fn remove_network(docker: &Docker, id: &str) -> Result<(), String> {
             }
             Err(e) => return Err(format!("removing network {id}: {e}")),
         }
+    }
+}
+
+/// A 404: what was to be removed is gone already (another cleanup of the same run, the
+/// reaper and `orchestrator down` say, got there first), which is what was wanted.
+pub(in crate::runtime) fn gone_already(
+    e: bollard::errors::Error,
+) -> Result<(), bollard::errors::Error> {
+    match e {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        } => Ok(()),
+        e => Err(e),
     }
 }
 

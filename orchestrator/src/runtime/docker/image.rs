@@ -38,7 +38,7 @@ pub(super) async fn build_latest(
 }
 
 /// Builds the image unless one with the same content hash exists; returns its tag.
-pub(super) async fn ensure(
+pub(in crate::runtime) async fn ensure(
     docker: &Docker,
     binary: &Path,
     run_id: &str,

@@ -19,7 +19,7 @@ use super::super::{docker_err, node_args, CliRun, InfraError, NodeOptions, PeerS
 use super::{DockerRuntime, API_PORT, P2P_PORT};
 
 /// Grace period between SIGTERM and SIGKILL when a peer is stopped.
-const STOP_GRACE_SECS: i32 = 5;
+pub(in crate::runtime) const STOP_GRACE_SECS: i32 = 5;
 
 impl DockerRuntime {
     pub(in crate::runtime) async fn stop_peer(&mut self, index: usize) -> Result<(), InfraError> {
@@ -51,36 +51,16 @@ impl DockerRuntime {
             .map_err(docker_err("StartContainer"))
     }
 
-    /// The network namespace of peer `index`'s container (`/proc/<pid>/ns/net`).
+    /// The network namespace of peer `index`'s container.
     pub(in crate::runtime) async fn netns(&self, index: usize) -> Option<std::path::PathBuf> {
-        let name = self.container(index).ok()?;
-        let pid = self
-            .docker
-            .inspect_container(
-                &name,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
-            .await
-            .ok()?
-            .state?
-            .pid?;
-        (pid > 0).then(|| std::path::PathBuf::from(format!("/proc/{pid}/ns/net")))
+        netns_of(&self.docker, &self.container(index).ok()?).await
     }
 
     pub(in crate::runtime) async fn is_running(&mut self, index: usize) -> bool {
-        let Ok(name) = self.container(index) else {
-            return false;
-        };
-        self.docker
-            .inspect_container(
-                &name,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
-            .await
-            .ok()
-            .and_then(|c| c.state)
-            .and_then(|s| s.running)
-            .unwrap_or(false)
+        match self.container(index) {
+            Ok(name) => is_running(&self.docker, &name).await,
+            Err(_) => false,
+        }
     }
 
     pub(in crate::runtime) async fn run_cli(
@@ -88,76 +68,116 @@ impl DockerRuntime {
         index: usize,
         args: &[String],
     ) -> Result<CliRun, InfraError> {
-        let name = self.container(index)?;
-        let mut cmd = vec!["/p2p-node".to_owned()];
-        cmd.extend(args.iter().cloned());
-        cmd.extend(["--node".to_owned(), format!("http://127.0.0.1:{API_PORT}")]);
-        let started = Instant::now();
-        let exec = self
-            .docker
-            .create_exec(
-                &name,
-                ExecConfig {
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    cmd: Some(cmd),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(docker_err("CreateExec"))?;
-        let mut output = String::new();
-        match self
-            .docker
-            .start_exec(&exec.id, Some(StartExecOptions::default()))
-            .await
-            .map_err(docker_err("StartExec"))?
-        {
-            StartExecResults::Attached {
-                output: mut stream, ..
-            } => {
-                while let Some(chunk) = stream.next().await {
-                    let chunk = chunk.map_err(docker_err("ReadExecOutput"))?;
-                    output.push_str(&chunk.to_string());
-                }
-            }
-            StartExecResults::Detached => {}
-        }
-        let elapsed = started.elapsed();
-        let inspect = self
-            .docker
-            .inspect_exec(&exec.id)
-            .await
-            .map_err(docker_err("InspectExec"))?;
-        Ok(CliRun {
-            elapsed,
-            success: inspect.exit_code == Some(0),
-            output,
-        })
+        exec_cli(&self.docker, &self.container(index)?, args).await
     }
 
     pub(in crate::runtime) async fn container_memory(&self, index: usize) -> Option<u64> {
-        let name = self.container(index).ok()?;
-        let options = StatsOptionsBuilder::default()
-            .stream(false)
-            .one_shot(true)
-            .build();
-        let stats = self.docker.stats(&name, Some(options)).next().await?.ok()?;
-        let memory = stats.memory_stats?;
-        let usage = memory.usage?;
-        // Page cache is not the process's memory: cgroup v2 calls it inactive_file, v1
-        // total_inactive_file.
-        let cache = memory
-            .stats
-            .as_ref()
-            .and_then(|s| {
-                s.get("inactive_file")
-                    .or_else(|| s.get("total_inactive_file"))
-                    .copied()
-            })
-            .unwrap_or(0);
-        Some(usage.saturating_sub(cache))
+        memory_of(&self.docker, &self.container(index).ok()?).await
     }
+}
+
+/// The network namespace of `container` (`/proc/<pid>/ns/net`), while it runs.
+pub(in crate::runtime) async fn netns_of(
+    docker: &Docker,
+    container: &str,
+) -> Option<std::path::PathBuf> {
+    let pid = docker
+        .inspect_container(
+            container,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .ok()?
+        .state?
+        .pid?;
+    (pid > 0).then(|| std::path::PathBuf::from(format!("/proc/{pid}/ns/net")))
+}
+
+/// Whether `container` is running.
+pub(in crate::runtime) async fn is_running(docker: &Docker, container: &str) -> bool {
+    docker
+        .inspect_container(
+            container,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .ok()
+        .and_then(|c| c.state)
+        .and_then(|s| s.running)
+        .unwrap_or(false)
+}
+
+/// Runs `p2p-node <args>` inside `container` (a peer's), against its node, and times it.
+pub(in crate::runtime) async fn exec_cli(
+    docker: &Docker,
+    container: &str,
+    args: &[String],
+) -> Result<CliRun, InfraError> {
+    let mut cmd = vec!["/p2p-node".to_owned()];
+    cmd.extend(args.iter().cloned());
+    cmd.extend(["--node".to_owned(), format!("http://127.0.0.1:{API_PORT}")]);
+    let started = Instant::now();
+    let exec = docker
+        .create_exec(
+            container,
+            ExecConfig {
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                cmd: Some(cmd),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(docker_err("CreateExec"))?;
+    let mut output = String::new();
+    match docker
+        .start_exec(&exec.id, Some(StartExecOptions::default()))
+        .await
+        .map_err(docker_err("StartExec"))?
+    {
+        StartExecResults::Attached {
+            output: mut stream, ..
+        } => {
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(docker_err("ReadExecOutput"))?;
+                output.push_str(&chunk.to_string());
+            }
+        }
+        StartExecResults::Detached => {}
+    }
+    let elapsed = started.elapsed();
+    let inspect = docker
+        .inspect_exec(&exec.id)
+        .await
+        .map_err(docker_err("InspectExec"))?;
+    Ok(CliRun {
+        elapsed,
+        success: inspect.exit_code == Some(0),
+        output,
+    })
+}
+
+/// Memory of `container` as Docker accounts it, page cache left out.
+pub(in crate::runtime) async fn memory_of(docker: &Docker, container: &str) -> Option<u64> {
+    let options = StatsOptionsBuilder::default()
+        .stream(false)
+        .one_shot(true)
+        .build();
+    let stats = docker.stats(container, Some(options)).next().await?.ok()?;
+    let memory = stats.memory_stats?;
+    let usage = memory.usage?;
+    // Page cache is not the process's memory: cgroup v2 calls it inactive_file, v1
+    // total_inactive_file.
+    let cache = memory
+        .stats
+        .as_ref()
+        .and_then(|s| {
+            s.get("inactive_file")
+                .or_else(|| s.get("total_inactive_file"))
+                .copied()
+        })
+        .unwrap_or(0);
+    Some(usage.saturating_sub(cache))
 }
 
 pub(super) async fn create_and_start(

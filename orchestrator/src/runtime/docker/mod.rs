@@ -4,10 +4,11 @@
 //! ever pulled.
 
 mod cleanup;
-mod image;
-mod lifecycle;
-mod subnet;
+pub(super) mod image;
+pub(super) mod lifecycle;
+pub(super) mod subnet;
 
+pub(super) use cleanup::gone_already;
 pub use cleanup::{leftovers, remove_labelled, Removed};
 pub use image::SAMPLE_FILE_IN_IMAGE;
 
@@ -22,10 +23,11 @@ use ipnet::Ipv4Net;
 use super::host::{ensure_neighbour_capacity, NeighbourTable};
 use super::{docker_err, InfraError, NodeOptions, PeerSlot, RUN_LABEL};
 
-const P2P_PORT: u16 = 4001;
-const API_PORT: u16 = 8080;
+/// The ports a node listens on inside its container.
+pub(super) const P2P_PORT: u16 = 4001;
+pub(super) const API_PORT: u16 = 8080;
 /// Containers created and started at once, and removed at once.
-const LAUNCH_CONCURRENCY: usize = 8;
+pub(super) const LAUNCH_CONCURRENCY: usize = 8;
 
 #[derive(Debug)]
 pub struct DockerRuntime {
@@ -38,6 +40,32 @@ pub struct DockerRuntime {
     /// Full ids of the containers, in peer order (for their cgroups).
     container_ids: Vec<String>,
     neighbours: NeighbourTable,
+}
+
+/// A network of the run's: `driver` (`bridge`, `overlay`) on `subnet`, labelled. Overlay
+/// networks are attachable and choose their own gateway.
+pub(super) fn network_request(
+    name: &str,
+    driver: &str,
+    subnet: Ipv4Net,
+    gateway: Option<std::net::Ipv4Addr>,
+    labels: HashMap<String, String>,
+) -> NetworkCreateRequest {
+    NetworkCreateRequest {
+        name: name.to_owned(),
+        driver: Some(driver.to_owned()),
+        attachable: (driver == "overlay").then_some(true),
+        ipam: Some(Ipam {
+            config: Some(vec![IpamConfig {
+                subnet: Some(subnet.to_string()),
+                gateway: gateway.map(|g| g.to_string()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        labels: Some(labels),
+        ..Default::default()
+    }
 }
 
 /// Connects to the local engine (socket or `DOCKER_HOST`) and checks that it answers.
@@ -103,20 +131,13 @@ impl DockerRuntime {
             )));
         }
         self.docker
-            .create_network(NetworkCreateRequest {
-                name: network.clone(),
-                driver: Some("bridge".into()),
-                ipam: Some(Ipam {
-                    config: Some(vec![IpamConfig {
-                        subnet: Some(subnet.to_string()),
-                        gateway: Some(gateway.to_string()),
-                        ..Default::default()
-                    }]),
-                    ..Default::default()
-                }),
-                labels: Some(self.labels()),
-                ..Default::default()
-            })
+            .create_network(network_request(
+                &network,
+                "bridge",
+                subnet,
+                Some(gateway),
+                self.labels(),
+            ))
             .await
             .map_err(docker_err("CreateNetwork"))?;
         self.network = Some(network.clone());
@@ -131,7 +152,7 @@ impl DockerRuntime {
                 name: format!("p2p-{}-{index:04}", self.run_id),
                 ip,
                 p2p_port: P2P_PORT,
-                api_port: API_PORT,
+                api: std::net::SocketAddr::new(ip.into(), API_PORT),
             })
             .collect();
         self.containers = slots.iter().map(|s| s.name.clone()).collect();

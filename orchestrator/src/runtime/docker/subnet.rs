@@ -10,7 +10,7 @@ use super::super::{docker_err, InfraError};
 
 /// The first /16 in 10.213.0.0–10.250.0.0 that overlaps neither a host route nor a Docker
 /// network.
-pub(super) async fn free(docker: &Docker) -> Result<Ipv4Net, InfraError> {
+pub(in crate::runtime) async fn free(docker: &Docker) -> Result<Ipv4Net, InfraError> {
     let mut taken = host_routes();
     for network in docker
         .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
