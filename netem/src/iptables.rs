@@ -70,13 +70,9 @@ pub fn heal_rules(run_id: &str) -> String {
     format!("*{TABLE}\n-F {}\nCOMMIT\n", names::partition_chain(run_id))
 }
 
-/// Applies `iptables-restore --noflush` input in the host's namespace.
-pub fn apply(rules: &str) -> Result<(), ShapeError> {
-    apply_in(None, rules)
-}
-
-/// Applies `iptables-restore --noflush` input in the network namespace at `namespace`.
-pub fn apply_in(namespace: Option<&Path>, rules: &str) -> Result<(), ShapeError> {
+/// Applies `iptables-restore --noflush` input in the network namespace at `namespace` (the
+/// host's when `None`).
+pub fn apply(namespace: Option<&Path>, rules: &str) -> Result<(), ShapeError> {
     command::run_in(namespace, "iptables-restore", &["--noflush"], Some(rules)).map(drop)
 }
 
@@ -121,22 +117,14 @@ pub fn removal_rules(listing: &str, run_id: Option<&str>) -> Option<String> {
     Some(out)
 }
 
-/// Removes one run's rules and chains (or every run's) from the host's namespace, returning
-/// the chains removed.
-pub fn remove(run_id: Option<&str>) -> Result<Vec<String>, ShapeError> {
-    remove_in(None, run_id)
-}
-
-/// [`remove`] in the network namespace at `namespace`.
-pub fn remove_in(
-    namespace: Option<&Path>,
-    run_id: Option<&str>,
-) -> Result<Vec<String>, ShapeError> {
+/// Removes one run's rules and chains (or every run's) from the network namespace at
+/// `namespace` (the host's when `None`), returning the chains removed.
+pub fn remove(namespace: Option<&Path>, run_id: Option<&str>) -> Result<Vec<String>, ShapeError> {
     let listing = command::run_in(namespace, "iptables", &["-w", "-t", TABLE, "-S"], None)?;
     let Some(rules) = removal_rules(&listing, run_id) else {
         return Ok(Vec::new());
     };
-    apply_in(namespace, &rules)?;
+    apply(namespace, &rules)?;
     Ok(rules
         .lines()
         .filter_map(|l| l.strip_prefix("-X "))

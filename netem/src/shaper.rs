@@ -80,7 +80,7 @@ impl ActiveShaping {
                     table,
                     names::first_queue_num(&self.plan.run_id),
                     seed,
-                    self.plan.namespace.as_deref(),
+                    self.namespace(),
                 )?;
                 let queue = line.queue_num();
                 self.delay_line = Some(line);
@@ -91,7 +91,7 @@ impl ActiveShaping {
 
     fn install_rules(&mut self, queue: Option<u16>) -> Result<(), ShapeError> {
         self.rules = true;
-        iptables::apply_in(self.namespace(), &iptables::setup_rules(&self.plan, queue))
+        iptables::apply(self.namespace(), &iptables::setup_rules(&self.plan, queue))
     }
 
     fn namespace(&self) -> Option<&Path> {
@@ -101,9 +101,7 @@ impl ActiveShaping {
     /// Makes bridged packets reach iptables in the plan's namespace (each namespace has its
     /// own switch).
     fn ensure_bridge_netfilter(&mut self) -> Result<(), ShapeError> {
-        let namespace = self.plan.namespace.clone();
-        self.restore_bridge_nf =
-            namespace::within(namespace.as_deref(), switch_on_bridge_netfilter)??;
+        self.restore_bridge_nf = namespace::within(self.namespace(), switch_on_bridge_netfilter)??;
         Ok(())
     }
 
@@ -152,7 +150,7 @@ impl ActiveShaping {
         let ips = |set: &[usize]| -> Vec<Ipv4Addr> {
             set.iter().map(|&i| self.plan.peers[i].ip).collect()
         };
-        iptables::apply_in(
+        iptables::apply(
             self.namespace(),
             &iptables::partition_rules(&self.plan.run_id, &ips(a), &ips(b)),
         )
@@ -163,7 +161,7 @@ impl ActiveShaping {
         if !self.rules {
             return Ok(());
         }
-        iptables::apply_in(self.namespace(), &iptables::heal_rules(&self.plan.run_id))
+        iptables::apply(self.namespace(), &iptables::heal_rules(&self.plan.run_id))
     }
 
     /// Removes every rule, the delay line and every qdisc. Rules go first, so that no packet
@@ -179,7 +177,7 @@ impl ActiveShaping {
         }
         self.done = true;
         if self.rules {
-            if let Err(e) = iptables::remove_in(self.namespace(), Some(&self.plan.run_id)) {
+            if let Err(e) = iptables::remove(self.namespace(), Some(&self.plan.run_id)) {
                 report
                     .problems
                     .push(format!("removing iptables rules: {e}"));
@@ -190,17 +188,15 @@ impl ActiveShaping {
             report.problems.extend(tc::remove(&self.plan));
         }
         if let Some(value) = self.restore_bridge_nf.take() {
-            let restored = namespace::within(self.plan.namespace.as_deref(), || {
-                std::fs::write(BRIDGE_NF_CALL_IPTABLES, value)
-            });
-            match restored {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => report
+            let restored = namespace::within(self.namespace(), || {
+                std::fs::write(BRIDGE_NF_CALL_IPTABLES, value).map_err(|e| e.to_string())
+            })
+            .map_err(|e| e.to_string())
+            .and_then(|written| written);
+            if let Err(e) = restored {
+                report
                     .problems
-                    .push(format!("restoring {BRIDGE_NF_CALL_IPTABLES}: {e}")),
-                Err(e) => report
-                    .problems
-                    .push(format!("restoring {BRIDGE_NF_CALL_IPTABLES}: {e}")),
+                    .push(format!("restoring {BRIDGE_NF_CALL_IPTABLES}: {e}"));
             }
         }
         report
@@ -240,5 +236,5 @@ impl Drop for ActiveShaping {
 /// process that died; returns the chains removed. Qdiscs live in the peers' own namespaces
 /// and go with them.
 pub fn remove_leftovers(run_id: Option<&str>) -> Result<Vec<String>, ShapeError> {
-    iptables::remove(run_id)
+    iptables::remove(None, run_id)
 }

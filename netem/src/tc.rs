@@ -94,10 +94,10 @@ pub fn apply_peer(plan: &ShapingPlan, index: usize) -> Result<(), ShapeError> {
     let netns = peer.netns.as_ref().ok_or_else(|| ShapeError::NoNamespace {
         peer: peer.ip.to_string(),
     })?;
-    let net = format!("--net={}", netns.display());
-    command::run(
-        "nsenter",
-        &[&net, "tc", "-batch", "-"],
+    command::run_in(
+        Some(netns),
+        "tc",
+        &["-batch", "-"],
         Some(&peer_batch(plan, index)),
     )
     .map(drop)
@@ -111,10 +111,10 @@ pub fn remove(plan: &ShapingPlan) -> Vec<String> {
         if !netns.exists() {
             continue;
         }
-        let net = format!("--net={}", netns.display());
-        if let Err(e) = command::run(
-            "nsenter",
-            &[&net, "tc", "qdisc", "del", "dev", &peer.interface, "root"],
+        if let Err(e) = command::run_in(
+            Some(netns),
+            "tc",
+            &["qdisc", "del", "dev", &peer.interface, "root"],
             None,
         ) {
             problems.push(e.to_string());

@@ -154,6 +154,22 @@ fn assert_shaped(results: &RunResults, run: &str, rtt_ms: f64) {
     assert_no_chains(run);
 }
 
+/// A 10-peer run of `runtime` at 20 ms went through every phase, met its targets, was
+/// shaped as configured, and read each container's memory.
+fn assert_whole_container_run(results: &RunResults, run: &str, runtime: &str) {
+    assert_eq!(results.run.runtime, runtime);
+    assert_eq!(results.run.peers, 10);
+    assert!(results.failures.is_empty(), "{:?}", results.failures);
+    assert_all_phases(results);
+    assert!(results.sla.iter().all(|s| s.pass));
+    assert_shaped(results, run, 40.0);
+    assert_eq!(results.resources.len(), 10);
+    assert!(results
+        .resources
+        .iter()
+        .all(|r| r.container_memory_bytes.is_some()));
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -181,22 +197,12 @@ fn docker_run_of_ten_peers_at_20ms_through_all_phases_leaves_nothing() {
     assert_eq!(out.status.code(), Some(0), "stderr:\n{}", stderr(&out));
 
     let (run, results) = only_run(&results_dir);
-    assert_eq!(results.run.runtime, "docker");
-    assert_eq!(results.run.peers, 10);
+    assert_whole_container_run(&results, &run, "docker");
     assert!(results
         .run
         .image
         .as_deref()
         .is_some_and(|i| i.starts_with("p2p-testbed/node:")));
-    assert!(results.failures.is_empty(), "{:?}", results.failures);
-    assert_all_phases(&results);
-    assert!(results.sla.iter().all(|s| s.pass));
-    assert_shaped(&results, &run, 40.0);
-    assert_eq!(results.resources.len(), 10);
-    assert!(results
-        .resources
-        .iter()
-        .all(|r| r.container_memory_bytes.is_some()));
     for file in [
         "summary.md",
         "junit.xml",
@@ -877,17 +883,7 @@ fn swarm_run_of_ten_peers_at_20ms_through_all_phases_leaves_nothing() {
     assert_eq!(out.status.code(), Some(0), "stderr:\n{}", stderr(&out));
 
     let (run, results) = only_run(&results_dir);
-    assert_eq!(results.run.runtime, "swarm");
-    assert_eq!(results.run.peers, 10);
-    assert!(results.failures.is_empty(), "{:?}", results.failures);
-    assert_all_phases(&results);
-    assert!(results.sla.iter().all(|s| s.pass));
-    assert_shaped(&results, &run, 40.0);
-    assert_eq!(results.resources.len(), 10);
-    assert!(results
-        .resources
-        .iter()
-        .all(|r| r.container_memory_bytes.is_some()));
+    assert_whole_container_run(&results, &run, "swarm");
     assert_eq!(
         swarm_leftovers(&docker, &run),
         (0, 0, 0, 0),

@@ -25,17 +25,24 @@ pub struct Removed {
 /// `(id, run id)`.
 type Labelled = (Vec<(String, String)>, Vec<(String, String)>);
 
-async fn list_labelled(docker: &Docker, run: Option<&str>) -> Result<Labelled, InfraError> {
-    let label = match run {
+/// The label filter matching run `run`, or every run.
+pub(in crate::runtime) fn label_filter(run: Option<&str>) -> String {
+    match run {
         Some(id) => format!("{RUN_LABEL}={id}"),
         None => RUN_LABEL.to_owned(),
-    };
+    }
+}
+
+/// The run id among `labels` (empty when there is none).
+pub(in crate::runtime) fn run_of(labels: Option<HashMap<String, String>>) -> String {
+    labels
+        .and_then(|mut l| l.remove(RUN_LABEL))
+        .unwrap_or_default()
+}
+
+async fn list_labelled(docker: &Docker, run: Option<&str>) -> Result<Labelled, InfraError> {
+    let label = label_filter(run);
     let filters = HashMap::from([("label", vec![label.as_str()])]);
-    let run_of = |labels: Option<HashMap<String, String>>| {
-        labels
-            .and_then(|mut l| l.remove(RUN_LABEL))
-            .unwrap_or_default()
-    };
     let containers = docker
         .list_containers(Some(
             ListContainersOptionsBuilder::default()

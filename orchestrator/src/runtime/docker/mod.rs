@@ -8,7 +8,7 @@ pub(super) mod image;
 pub(super) mod lifecycle;
 pub(super) mod subnet;
 
-pub(super) use cleanup::gone_already;
+pub(super) use cleanup::{gone_already, label_filter, run_of};
 pub use cleanup::{leftovers, remove_labelled, Removed};
 pub use image::SAMPLE_FILE_IN_IMAGE;
 

@@ -11,25 +11,12 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 
-use super::super::docker::gone_already;
 use super::super::docker::lifecycle::STOP_GRACE_SECS;
-use super::super::{docker_err, InfraError, RUN_LABEL};
+use super::super::docker::{gone_already, label_filter, run_of};
+use super::super::{docker_err, InfraError};
 
 /// How long the tasks of removed services may take to be gone, and volumes to be free.
 const GONE_DEADLINE: Duration = Duration::from_secs(60);
-
-fn label_filter(run: Option<&str>) -> String {
-    match run {
-        Some(id) => format!("{RUN_LABEL}={id}"),
-        None => RUN_LABEL.to_owned(),
-    }
-}
-
-fn run_of(labels: Option<HashMap<String, String>>) -> String {
-    labels
-        .and_then(|mut l| l.remove(RUN_LABEL))
-        .unwrap_or_default()
-}
 
 /// Services of run `run` (or of every run), as `(name, run id)`. An engine outside a swarm
 /// has none.
