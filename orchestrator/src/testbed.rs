@@ -122,9 +122,37 @@ impl Testbed {
         F: Fn(&'a Peer) -> Fut,
         Fut: Future<Output = T> + 'a,
     {
+        self.counted(indices, FAN_OUT, op).await
+    }
+
+    /// [`Testbed::on_peers`] one peer after the other: for work that is the host's CPU alone
+    /// (a local search), which peers running at once on shared cores would only queue behind
+    /// each other, measuring the scheduler instead of the node.
+    pub async fn on_peers_in_turn<'a, T, F, Fut>(
+        &'a self,
+        indices: &[usize],
+        op: F,
+    ) -> Vec<(usize, T)>
+    where
+        F: Fn(&'a Peer) -> Fut,
+        Fut: Future<Output = T> + 'a,
+    {
+        self.counted(indices, 1, op).await
+    }
+
+    async fn counted<'a, T, F, Fut>(
+        &'a self,
+        indices: &[usize],
+        fan_out: usize,
+        op: F,
+    ) -> Vec<(usize, T)>
+    where
+        F: Fn(&'a Peer) -> Fut,
+        Fut: Future<Output = T> + 'a,
+    {
         self.progress.inc_length(indices.len() as u64);
-        self.poll_peers(indices, |peer| {
-            let fut = op(peer);
+        at_most(indices, fan_out, |i| {
+            let fut = op(&self.peers[i]);
             async move {
                 let out = fut.await;
                 self.progress.inc(1);
@@ -140,15 +168,24 @@ impl Testbed {
         F: Fn(&'a Peer) -> Fut,
         Fut: Future<Output = T> + 'a,
     {
-        futures::stream::iter(indices.iter().copied())
-            .map(|i| {
-                let fut = op(&self.peers[i]);
-                async move { (i, fut.await) }
-            })
-            .buffer_unordered(FAN_OUT)
-            .collect()
-            .await
+        at_most(indices, FAN_OUT, |i| op(&self.peers[i])).await
     }
+}
+
+/// Runs `op` on each of `indices`, at most `in_flight` at once, in order of completion.
+async fn at_most<T, F, Fut>(indices: &[usize], in_flight: usize, op: F) -> Vec<(usize, T)>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = T>,
+{
+    futures::stream::iter(indices.iter().copied())
+        .map(|i| {
+            let fut = op(i);
+            async move { (i, fut.await) }
+        })
+        .buffer_unordered(in_flight.max(1))
+        .collect()
+        .await
 }
 
 /// A node that did not answer `/health` in time.
@@ -289,6 +326,41 @@ mod tests {
         );
         assert_eq!(address_in(&addrs[..1], subnet), None);
         assert_eq!(address_in(&["/dns4/x/tcp/1".to_owned()], subnet), None);
+    }
+
+    /// The most calls of [`at_most`] that were in flight at once.
+    async fn most_in_flight(limit: usize) -> usize {
+        let (now, most) = (
+            std::sync::atomic::AtomicUsize::new(0),
+            std::sync::atomic::AtomicUsize::new(0),
+        );
+        let indices: Vec<usize> = (0..10).collect();
+        let done = at_most(&indices, limit, |i| {
+            let (now, most) = (&now, &most);
+            async move {
+                let running = now.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                most.fetch_max(running, std::sync::atomic::Ordering::SeqCst);
+                for _ in 0..3 {
+                    tokio::task::yield_now().await;
+                }
+                now.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                i
+            }
+        })
+        .await;
+        assert_eq!(done.len(), 10, "every call completes");
+        most.into_inner()
+    }
+
+    #[tokio::test]
+    async fn in_turn_means_one_call_at_a_time_and_the_fan_out_overlaps() {
+        assert_eq!(most_in_flight(1).await, 1);
+        assert_eq!(most_in_flight(FAN_OUT).await, 10);
+        assert_eq!(
+            most_in_flight(0).await,
+            1,
+            "a limit of 0 still makes progress"
+        );
     }
 
     #[test]

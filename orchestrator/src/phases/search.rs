@@ -1,12 +1,12 @@
 //! Local and network searches, and network search throughput at rising concurrency.
 
 use p2p_api::error::chain;
-use p2p_api::{Scope, SearchBench};
+use p2p_api::{ClientError, PhaseResult, Scope, SearchBench};
 
 use super::{names, random_query, sample_peers};
 use crate::results::PhaseReport;
 use crate::scenario::{ConcurrentSearchPhase, SearchPhase};
-use crate::testbed::Testbed;
+use crate::testbed::{Peer, Testbed};
 
 pub(super) async fn run(testbed: &mut Testbed, phase: &SearchPhase) -> PhaseReport {
     let (name, scope) = match phase.scope {
@@ -33,18 +33,20 @@ pub(super) async fn run(testbed: &mut Testbed, phase: &SearchPhase) -> PhaseRepo
         })
         .collect();
     let requests = &requests;
-    let results = testbed
-        .on_peers(&seekers, |peer| {
-            let request = requests
-                .iter()
-                .find(|(i, _)| *i == peer.slot.index)
-                .map(|(_, r)| r.clone());
-            async move {
-                let request = request.expect("a request per seeker");
-                peer.api.bench_search(&request).await
-            }
-        })
-        .await;
+    // A local search is a few microseconds of one peer's CPU and no network: twenty peers
+    // searching at once on a couple of shared cores would time each other's preemptions.
+    let results = match scope {
+        Scope::Local => {
+            testbed
+                .on_peers_in_turn(&seekers, |peer| search_on(peer, requests))
+                .await
+        }
+        Scope::Network => {
+            testbed
+                .on_peers(&seekers, |peer| search_on(peer, requests))
+                .await
+        }
+    };
     super::merge(
         name,
         results.into_iter().map(|(_, r)| match r {
@@ -52,6 +54,19 @@ pub(super) async fn run(testbed: &mut Testbed, phase: &SearchPhase) -> PhaseRepo
             Err(e) => (Vec::new(), vec![chain(&e)]),
         }),
     )
+}
+
+/// The searches `requests` holds for `peer`, run by the peer.
+async fn search_on(
+    peer: &Peer,
+    requests: &[(usize, SearchBench)],
+) -> Result<PhaseResult, ClientError> {
+    let request = requests
+        .iter()
+        .find(|(i, _)| *i == peer.slot.index)
+        .map(|(_, r)| r)
+        .expect("a request per seeker");
+    peer.api.bench_search(request).await
 }
 
 /// For each level L, L network searches in flight at once on one peer, `rounds × L` in all;

@@ -25,7 +25,13 @@ pub use targets::{Bound, Target};
 use p2p_api::Transport;
 
 /// Peers that join at once with the bootstrap-peers topology, unless the scenario says.
-pub const DEFAULT_CONCURRENT_JOINS: usize = 8;
+///
+/// A join costs the network about 0.4 s of CPU (TCP, Noise and identify with the 20-odd
+/// peers of its self-lookup, then its bucket refreshes). Eight at once kept a 2-core host 96%
+/// busy: the joins queued for the CPU (the phase was flagged degraded), p95 was 3.1–4.9 s, and
+/// the network was ready no sooner than with four, which run at 86–92% with p95 1.2–1.5 s
+/// (docs/BENCHMARKS.md).
+pub const DEFAULT_CONCURRENT_JOINS: usize = 4;
 /// Peers in a scenario that does not say.
 pub const DEFAULT_PEERS: usize = 10;
 
