@@ -12,9 +12,11 @@
 //! - [`stats`]: exact percentiles of raw samples, as every side summarises them.
 //! - [`transport`]: the wire peers talk over (TCP or QUIC).
 //! - [`client`]: a typed client of the API.
+//! - [`cli_timing`]: the line in which the CLI reports its own wall time.
 //! - [`error`]: the JSON error body.
 
 pub mod bench;
+pub mod cli_timing;
 pub mod client;
 pub mod error;
 pub mod limits;

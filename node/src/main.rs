@@ -4,15 +4,18 @@
 mod cli;
 
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use cli::{Cli, Command};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Before anything else, so that `--timing` covers the whole command.
+    let started = Instant::now();
     let cli = Cli::parse();
+    let timing = cli.command.timing();
     // The daemon logs at info; client commands only warn, so their output stays readable.
     let default_filter = match cli.command {
         Command::Run(_) => "info,libp2p_gossipsub=warn,libp2p_kad=warn",
@@ -24,11 +27,20 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match cli::execute(cli).await {
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(cli::execute(cli)));
+    let code = match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    };
+    if timing {
+        eprintln!("{}", p2p_api::cli_timing::line(started.elapsed()));
     }
+    code
 }

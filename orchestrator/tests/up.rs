@@ -168,6 +168,16 @@ fn assert_whole_container_run(results: &RunResults, run: &str, runtime: &str) {
         .resources
         .iter()
         .all(|r| r.container_memory_bytes.is_some()));
+    // The CLI timed itself, so `docker exec`'s part was measured apart (and is not nothing).
+    for name in ["cli_search", "cli_publish"] {
+        let phase = results.phase(name).expect("cli phase");
+        let overhead = phase.extra.get("launch_overhead_s_p50");
+        assert!(
+            overhead.is_some_and(|s| *s > 0.0),
+            "{name}: {:?}",
+            phase.extra
+        );
+    }
 }
 
 fn stderr(out: &Output) -> String {

@@ -91,6 +91,10 @@ pub(crate) struct ClientArgs {
     /// Print the API's JSON answer instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
+    /// End standard error with the command's own wall time, from its start to its exit
+    /// (`p2p-node elapsed_s: 0.123456`).
+    #[arg(long)]
+    pub(crate) timing: bool,
 }
 
 #[derive(Debug, Args)]
@@ -130,6 +134,19 @@ pub(crate) struct InstallArgs {
     pub(crate) version: Option<String>,
     #[command(flatten)]
     pub(crate) client: ClientArgs,
+}
+
+impl Command {
+    /// Whether the command was asked to report its wall time.
+    pub(crate) fn timing(&self) -> bool {
+        match self {
+            Command::Run(_) => false,
+            Command::Publish(a) => a.client.timing,
+            Command::Search(a) => a.client.timing,
+            Command::Install(a) => a.client.timing,
+            Command::Status(a) => a.timing,
+        }
+    }
 }
 
 /// Runs a parsed command line.

@@ -214,15 +214,15 @@ impl LocalRuntime {
             "running the CLI next to {}",
             slot.name
         )))?;
-        Ok(CliRun {
-            elapsed: started.elapsed(),
-            success: output.status.success(),
-            output: format!(
+        Ok(CliRun::new(
+            started.elapsed(),
+            output.status.success(),
+            format!(
                 "{}{}",
                 String::from_utf8_lossy(&output.stdout),
                 String::from_utf8_lossy(&output.stderr)
             ),
-        })
+        ))
     }
 
     pub(super) async fn teardown(&mut self) -> Vec<String> {

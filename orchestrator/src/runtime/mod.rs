@@ -119,9 +119,37 @@ fn node_args(
 /// A timed run of the `p2p-node` CLI next to a peer.
 #[derive(Debug, Clone)]
 pub struct CliRun {
+    /// The CLI's wall time: as it reported it, else as launching it took.
     pub elapsed: Duration,
+    /// From asking the runtime to start the CLI until its output and exit code were in.
+    pub launched: Duration,
     pub success: bool,
     pub output: String,
+}
+
+impl CliRun {
+    /// A run as the runtime saw it, before the CLI's own report is read.
+    fn new(launched: Duration, success: bool, output: String) -> Self {
+        Self {
+            elapsed: launched,
+            launched,
+            success,
+            output,
+        }
+    }
+
+    /// Takes the CLI's report of its wall time out of the output; a report longer than the
+    /// launch itself is not believed.
+    fn self_timed(self) -> Self {
+        match p2p_api::cli_timing::take(&self.output) {
+            Some((elapsed, output)) if elapsed <= self.launched => Self {
+                elapsed,
+                output,
+                ..self
+            },
+            _ => self,
+        }
+    }
 }
 
 /// The peers as the kernel knows them.
@@ -219,13 +247,18 @@ impl Runtime {
         }
     }
 
-    /// Runs `p2p-node <args>` next to peer `index` (inside its container) and times it.
+    /// Runs `p2p-node <args>` next to peer `index` (inside its container) and times it: by the
+    /// CLI's own report of its wall time ([`p2p_api::cli_timing`]), so that what it costs to
+    /// start a process in a container is not counted as the CLI's.
     pub async fn run_cli(&self, index: usize, args: &[String]) -> Result<CliRun, InfraError> {
-        match self {
-            Self::Docker(d) => d.run_cli(index, args).await,
-            Self::Local(l) => l.run_cli(index, args).await,
-            Self::Swarm(s) => s.run_cli(index, args).await,
-        }
+        let mut args = args.to_vec();
+        args.push(p2p_api::cli_timing::FLAG.to_owned());
+        let run = match self {
+            Self::Docker(d) => d.run_cli(index, &args).await,
+            Self::Local(l) => l.run_cli(index, &args).await,
+            Self::Swarm(s) => s.run_cli(index, &args).await,
+        }?;
+        Ok(run.self_timed())
     }
 
     /// Memory of the peer's container as Docker accounts it.
@@ -297,5 +330,31 @@ impl Runtime {
             Self::Swarm(s) => s.replaced_by_swarm().await,
             Self::Docker(_) | Self::Local(_) => Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cli_run_is_timed_by_its_own_report_and_the_report_leaves_the_output() {
+        let report = p2p_api::cli_timing::line(Duration::from_millis(120));
+        let run = CliRun::new(
+            Duration::from_millis(180),
+            true,
+            format!("published x 1.0.0\n{report}\n"),
+        )
+        .self_timed();
+        assert_eq!(run.elapsed, Duration::from_millis(120));
+        assert_eq!(run.launched, Duration::from_millis(180));
+        assert_eq!(run.output, "published x 1.0.0");
+
+        // No report, or one longer than the launch: the launch is the time.
+        let silent = CliRun::new(Duration::from_millis(180), true, "x".into()).self_timed();
+        assert_eq!(silent.elapsed, Duration::from_millis(180));
+        let long = p2p_api::cli_timing::line(Duration::from_secs(5));
+        let boast = CliRun::new(Duration::from_millis(180), true, long).self_timed();
+        assert_eq!(boast.elapsed, Duration::from_millis(180));
     }
 }

@@ -150,11 +150,7 @@ pub(in crate::runtime) async fn exec_cli(
         .inspect_exec(&exec.id)
         .await
         .map_err(docker_err("InspectExec"))?;
-    Ok(CliRun {
-        elapsed,
-        success: inspect.exit_code == Some(0),
-        output,
-    })
+    Ok(CliRun::new(elapsed, inspect.exit_code == Some(0), output))
 }
 
 /// Memory of `container` as Docker accounts it, page cache left out.
