@@ -771,6 +771,9 @@ fn a_kept_network_stays_shaped_until_ctrl_c_and_then_leaves_nothing() {
 struct SwarmForTest {
     docker: bollard::Docker,
     initialised: bool,
+    /// The neighbour-table settings before `docker swarm init`: the engine raises them to
+    /// 8192/49152/65536 when it sets up swarm networking, and leaving does not lower them.
+    neighbours: String,
 }
 
 impl SwarmForTest {
@@ -784,6 +787,7 @@ impl SwarmForTest {
     }
 
     fn join(docker: &bollard::Docker) -> Self {
+        let neighbours = neighbour_settings();
         let initialised = Self::state(docker) != "active";
         if initialised {
             let request = bollard::models::SwarmInitRequest {
@@ -799,7 +803,28 @@ impl SwarmForTest {
         Self {
             docker: docker.clone(),
             initialised,
+            neighbours,
         }
+    }
+
+    /// Puts back the neighbour-table settings found before the swarm, if they changed.
+    fn restore_neighbours(&self) {
+        if neighbour_settings() == self.neighbours {
+            return;
+        }
+        for (name, value) in ["gc_thresh1", "gc_thresh2", "gc_thresh3"]
+            .iter()
+            .zip(self.neighbours.split('/'))
+        {
+            let path = format!("/proc/sys/net/ipv4/neigh/default/{name}");
+            if let Err(e) = std::fs::write(&path, value) {
+                eprintln!("restoring {path} to {value}: {e}");
+            }
+        }
+        eprintln!(
+            "the engine's swarm had raised the neighbour table; put back to {}",
+            self.neighbours
+        );
     }
 }
 
@@ -844,6 +869,14 @@ impl Drop for SwarmForTest {
             })
         };
         within_a_minute(|| swarm_namespaces() == 0);
+        self.restore_neighbours();
+        if neighbour_settings() != self.neighbours && !std::thread::panicking() {
+            panic!(
+                "neighbour table left at {}, found at {}",
+                neighbour_settings(),
+                self.neighbours
+            );
+        }
     }
 }
 
