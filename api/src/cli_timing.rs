@@ -24,22 +24,14 @@ pub fn line(elapsed: Duration) -> String {
 /// The time the last such line of `output` reports, and `output` without that line. `None`
 /// when there is no line, or its figure is not a number of seconds within a day.
 pub fn take(output: &str) -> Option<(Duration, String)> {
-    let (at, line) = output
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.starts_with(PREFIX))
-        .last()?;
-    let seconds: f64 = line[PREFIX.len()..].trim().parse().ok()?;
+    let mut lines: Vec<&str> = output.lines().collect();
+    let at = lines.iter().rposition(|l| l.starts_with(PREFIX))?;
+    let seconds: f64 = lines[at][PREFIX.len()..].trim().parse().ok()?;
     let elapsed = Duration::try_from_secs_f64(seconds)
         .ok()
         .filter(|d| *d <= MOST)?;
-    let rest: Vec<&str> = output
-        .lines()
-        .enumerate()
-        .filter(|(i, _)| *i != at)
-        .map(|(_, l)| l)
-        .collect();
-    Some((elapsed, rest.join("\n")))
+    lines.remove(at);
+    Some((elapsed, lines.join("\n")))
 }
 
 #[cfg(test)]
@@ -52,6 +44,18 @@ mod tests {
         let (elapsed, rest) = take(&out).unwrap();
         assert_eq!(elapsed, Duration::from_micros(123_456));
         assert_eq!(rest, "found 3");
+    }
+
+    #[test]
+    fn the_last_line_counts_and_only_it_is_taken_out() {
+        let out = format!(
+            "{}\nfound 1\n{}",
+            line(Duration::from_millis(5)),
+            line(Duration::from_millis(7))
+        );
+        let (elapsed, rest) = take(&out).unwrap();
+        assert_eq!(elapsed, Duration::from_millis(7));
+        assert_eq!(rest, format!("{}\nfound 1", line(Duration::from_millis(5))));
     }
 
     #[test]

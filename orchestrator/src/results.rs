@@ -65,10 +65,22 @@ pub struct RunInfo {
     pub link: LinkInfo,
     /// Seconds from `up` to every peer healthy and bootstrapped.
     pub ready_s: Option<f64>,
+    /// The steps of that time, in order; a run that failed during bring-up has the steps it
+    /// finished.
+    #[serde(default)]
+    pub ready_stages: Vec<ReadyStage>,
     pub image: Option<String>,
     /// What a degraded phase did to the run (`warn` or `strict`).
     #[serde(default)]
     pub fidelity: FidelityMode,
+}
+
+/// One step of bringing the testbed up (`launch`, `health`, `shaping`, `verification`,
+/// `prometheus`, `bootstrap`) and the seconds it took.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadyStage {
+    pub stage: String,
+    pub seconds: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -42,6 +42,7 @@ const KEYS: &[&str] = &[
     "packages",
     "publishers",
     "size_bytes",
+    "concurrency",
     "scope",
     "fraction",
     "duration",

@@ -154,6 +154,27 @@ fn assert_shaped(results: &RunResults, run: &str, rtt_ms: f64) {
     assert_no_chains(run);
 }
 
+/// The time until ready is split into its steps, in the order they happen, adding up to no
+/// more than that time.
+fn assert_ready_stages(results: &RunResults) {
+    let ready = results.run.ready_s.expect("ready time");
+    let stages = &results.run.ready_stages;
+    let names: Vec<&str> = stages.iter().map(|s| s.stage.as_str()).collect();
+    assert_eq!(
+        names,
+        ["launch", "health", "shaping", "verification", "bootstrap"]
+    );
+    let sum: f64 = stages.iter().map(|s| s.seconds).sum();
+    assert!(
+        stages.iter().all(|s| s.seconds >= 0.0) && sum <= ready + 1e-6,
+        "{stages:?} against {ready} s"
+    );
+    assert!(
+        stages[0].seconds > 0.0 && stages[4].seconds > 0.0,
+        "{stages:?}"
+    );
+}
+
 /// A 10-peer run of `runtime` at 20 ms went through every phase, met its targets, was
 /// shaped as configured, and read each container's memory.
 fn assert_whole_container_run(results: &RunResults, run: &str, runtime: &str) {
@@ -163,6 +184,7 @@ fn assert_whole_container_run(results: &RunResults, run: &str, runtime: &str) {
     assert_all_phases(results);
     assert!(results.sla.iter().all(|s| s.pass));
     assert_shaped(results, run, 40.0);
+    assert_ready_stages(results);
     assert_eq!(results.resources.len(), 10);
     assert!(results
         .resources
@@ -626,15 +648,8 @@ fn a_killed_orchestrator_is_reaped_within_a_minute() {
 }
 
 /// The host's `net.ipv4.neigh.default.gc_thresh1/2/3`, which a Docker run may raise.
-fn neighbour_settings() -> String {
-    ["gc_thresh1", "gc_thresh2", "gc_thresh3"]
-        .map(|name| {
-            std::fs::read_to_string(format!("/proc/sys/net/ipv4/neigh/default/{name}"))
-                .unwrap_or_default()
-                .trim()
-                .to_owned()
-        })
-        .join("/")
+fn neighbour_settings() -> Option<[u64; 3]> {
+    orchestrator::runtime::neighbour_settings()
 }
 
 #[test]
@@ -773,7 +788,7 @@ struct SwarmForTest {
     initialised: bool,
     /// The neighbour-table settings before `docker swarm init`: the engine raises them to
     /// 8192/49152/65536 when it sets up swarm networking, and leaving does not lower them.
-    neighbours: String,
+    neighbours: Option<[u64; 3]>,
 }
 
 impl SwarmForTest {
@@ -809,22 +824,18 @@ impl SwarmForTest {
 
     /// Puts back the neighbour-table settings found before the swarm, if they changed.
     fn restore_neighbours(&self) {
-        if neighbour_settings() == self.neighbours {
+        let Some(found) = self.neighbours else {
+            return;
+        };
+        if neighbour_settings() == Some(found) {
             return;
         }
-        for (name, value) in ["gc_thresh1", "gc_thresh2", "gc_thresh3"]
-            .iter()
-            .zip(self.neighbours.split('/'))
-        {
-            let path = format!("/proc/sys/net/ipv4/neigh/default/{name}");
-            if let Err(e) = std::fs::write(&path, value) {
-                eprintln!("restoring {path} to {value}: {e}");
-            }
+        match orchestrator::runtime::write_neighbour_settings(found) {
+            Ok(()) => eprintln!(
+                "the engine's swarm had raised the neighbour table; put back to {found:?}"
+            ),
+            Err(e) => eprintln!("{e}"),
         }
-        eprintln!(
-            "the engine's swarm had raised the neighbour table; put back to {}",
-            self.neighbours
-        );
     }
 }
 
@@ -868,15 +879,21 @@ impl Drop for SwarmForTest {
                     .count()
             })
         };
-        within_a_minute(|| swarm_namespaces() == 0);
+        let namespaces_gone = within_a_minute(|| swarm_namespaces() == 0);
         self.restore_neighbours();
-        if neighbour_settings() != self.neighbours && !std::thread::panicking() {
-            panic!(
-                "neighbour table left at {}, found at {}",
-                neighbour_settings(),
-                self.neighbours
-            );
+        if std::thread::panicking() {
+            return;
         }
+        assert!(
+            namespaces_gone,
+            "{} swarm namespaces still in /run/docker/netns a minute after leaving",
+            swarm_namespaces()
+        );
+        assert_eq!(
+            neighbour_settings(),
+            self.neighbours,
+            "neighbour table not left as found"
+        );
     }
 }
 

@@ -10,7 +10,7 @@ use p2p_api::error::chain;
 use super::{names, PhaseError, WORDS};
 use crate::results::PhaseReport;
 use crate::scenario::PublishPhase;
-use crate::testbed::{PublishedPackage, Testbed, FAN_OUT};
+use crate::testbed::{PublishedPackage, Testbed};
 
 pub(super) async fn run(
     testbed: &mut Testbed,
@@ -47,6 +47,7 @@ pub(super) async fn run(
     }
     let (peers, progress) = (&testbed.peers, &testbed.progress);
     progress.inc_length(jobs.len() as u64);
+    let started = std::time::Instant::now();
     let results: Vec<(usize, String, Result<PublishOutcome, p2p_api::ClientError>)> =
         futures::stream::iter(&jobs)
             .map(|(publisher, request)| async move {
@@ -54,9 +55,10 @@ pub(super) async fn run(
                 progress.inc(1);
                 (*publisher, request.name.clone(), outcome)
             })
-            .buffer_unordered(FAN_OUT)
+            .buffer_unordered(phase.concurrency)
             .collect()
             .await;
+    let wall_s = started.elapsed().as_secs_f64();
     let (mut samples, mut errors, mut stored) = (Vec::new(), Vec::new(), 0usize);
     for (publisher, name, outcome) in results {
         match outcome {
@@ -68,7 +70,9 @@ pub(super) async fn run(
             Err(e) => errors.push(chain(&e)),
         }
     }
+    let published = samples.len();
     let mut report = PhaseReport::new(names::PUBLISH, samples, errors);
+    report.throughput_per_s = (wall_s > 0.0).then(|| published as f64 / wall_s);
     report.extra.insert(
         "dht_record_stored_rate".into(),
         stored as f64 / phase.packages as f64,

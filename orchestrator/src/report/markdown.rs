@@ -37,6 +37,13 @@ pub(super) fn summary(r: &RunResults) -> String {
             "All peers healthy and bootstrapped {ready:.1} s after `up`.  "
         );
     }
+    if !run.ready_stages.is_empty() {
+        let _ = writeln!(
+            out,
+            "Bring-up steps: {}.  ",
+            super::ready_stages(&run.ready_stages)
+        );
+    }
     if let Some(image) = &run.image {
         let _ = writeln!(out, "Image `{image}`.");
     }

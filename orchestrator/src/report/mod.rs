@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::fidelity::{PhaseFidelity, Verdict};
 use crate::quantity;
-use crate::results::{PhaseReport, RunResults};
+use crate::results::{PhaseReport, ReadyStage, RunResults};
 use crate::testbed::Testbed;
 
 /// Why a report could not be written.
@@ -116,6 +116,15 @@ pub fn phase_line(report: &PhaseReport) -> String {
         line.push_str(" [degraded]");
     }
     line
+}
+
+/// The steps of a bring-up on one line: `launch 8.1 s, health 0.1 s, …`.
+pub fn ready_stages(stages: &[ReadyStage]) -> String {
+    stages
+        .iter()
+        .map(|s| format!("{} {:.1} s", s.stage, s.seconds))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Tells the console why a phase's figures are not only the network's.

@@ -31,11 +31,24 @@ fn records_dir() -> PathBuf {
     std::env::temp_dir().join("p2p-testbed-host")
 }
 
-fn write_settings(values: [u64; 3]) -> Result<(), String> {
+/// The host's `net.ipv4.neigh.default.gc_thresh1/2/3`; `None` where they cannot be read.
+pub fn neighbour_settings() -> Option<[u64; 3]> {
+    let read = |name: &str| -> Option<u64> {
+        std::fs::read_to_string(Path::new(DIR).join(name))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    Some([read(SETTINGS[0])?, read(SETTINGS[1])?, read(SETTINGS[2])?])
+}
+
+/// Sets `net.ipv4.neigh.default.gc_thresh1/2/3` to `values`, in that order.
+pub fn write_neighbour_settings(values: [u64; 3]) -> Result<(), String> {
     // Lower the hard limit last, so that thresh1 <= thresh2 <= thresh3 holds throughout.
     for (name, value) in SETTINGS.iter().zip(values) {
         std::fs::write(Path::new(DIR).join(name), value.to_string())
-            .map_err(|e| format!("restoring net.ipv4.neigh.default.{name} to {value}: {e}"))?;
+            .map_err(|e| format!("setting net.ipv4.neigh.default.{name} to {value}: {e}"))?;
     }
     Ok(())
 }
@@ -77,7 +90,7 @@ pub fn restore_left(run: Option<&str>) -> (usize, Vec<String>) {
     records.sort_by_key(|record| std::cmp::Reverse(record.0));
     let (mut restored, mut problems) = (0, Vec::new());
     for (_, path) in records {
-        match read_record(&path).and_then(write_settings) {
+        match read_record(&path).and_then(write_neighbour_settings) {
             Ok(()) => {
                 restored += 1;
                 let _ = std::fs::remove_file(&path);
@@ -100,16 +113,7 @@ pub(super) fn ensure_neighbour_capacity(
     peers: usize,
     run_id: &str,
 ) -> Result<NeighbourTable, InfraError> {
-    let dir = Path::new(DIR);
-    let read = |name: &str| -> Option<u64> {
-        std::fs::read_to_string(dir.join(name))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    };
-    let (Some(t1), Some(t2), Some(t3)) = (read(SETTINGS[0]), read(SETTINGS[1]), read(SETTINGS[2]))
-    else {
+    let Some([t1, t2, t3]) = neighbour_settings() else {
         return Ok(NeighbourTable::default());
     };
     let needed = needed_entries(peers);
@@ -132,7 +136,7 @@ pub(super) fn ensure_neighbour_capacity(
     };
     let wanted = [t1.max(needed / 4), t2.max(needed / 2), needed];
     for (name, value) in SETTINGS.iter().zip(wanted) {
-        std::fs::write(dir.join(name), value.to_string()).map_err(|e| {
+        std::fs::write(Path::new(DIR).join(name), value.to_string()).map_err(|e| {
             InfraError::HostSetting(format!(
                 "{peers} containers need a neighbour (ARP) table of about {needed} entries, the kernel allows {t3}, \
                  and raising net.ipv4.neigh.default.{name} failed ({e}): run as root, or \
@@ -151,7 +155,7 @@ impl NeighbourTable {
     /// Puts the settings back; does nothing the second time.
     pub(super) fn restore(&mut self) -> Option<String> {
         let saved = self.saved.take()?;
-        if let Err(problem) = write_settings(saved) {
+        if let Err(problem) = write_neighbour_settings(saved) {
             return Some(problem);
         }
         if let Some(record) = self.record.take() {

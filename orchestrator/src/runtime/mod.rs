@@ -19,7 +19,9 @@ use std::time::Duration;
 pub use binary::locate_node_binary;
 pub use docker::DockerRuntime;
 pub use error::{docker_err, InfraError};
-pub use host::restore_left as restore_host_settings;
+pub use host::{
+    neighbour_settings, restore_left as restore_host_settings, write_neighbour_settings,
+};
 pub use local::LocalRuntime;
 pub use swarm::SwarmRuntime;
 

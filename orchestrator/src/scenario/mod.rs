@@ -259,6 +259,27 @@ targets:
     }
 
     #[test]
+    fn publish_concurrency_is_read_and_must_be_positive() {
+        let s = Scenario::parse(
+            "p.yaml",
+            "phases:\n  - bootstrap: {}\n  - publish: { packages: 8, concurrency: 2 }\n",
+        )
+        .unwrap();
+        let Phase::Publish(p) = &s.phases[1] else {
+            panic!("{:?}", s.phases[1])
+        };
+        assert_eq!((p.packages, p.concurrency), (8, 2));
+        assert_eq!(PublishPhase::default().concurrency, 4);
+
+        let e = error("phases:\n  - bootstrap: {}\n  - publish: { concurrency: 0 }\n");
+        assert_eq!(place(&e).0, 3, "{e}");
+        assert!(
+            e.message.contains("publish.concurrency must be at least 1"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn errors_name_file_line_column_and_expectation() {
         let e = error("peers: 1\nphases:\n  - bootstrap: {}\n");
         assert_eq!(place(&e), (1, 8), "{e}");

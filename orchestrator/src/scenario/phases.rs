@@ -89,6 +89,9 @@ pub struct PublishPhase {
     /// Peers that publish them, round-robin.
     pub publishers: usize,
     pub size_bytes: usize,
+    /// Publishes in flight at once over all publishers. A publish is a DHT put plus provider
+    /// records: more at once on a small host times its CPU queue, not the network.
+    pub concurrency: usize,
 }
 
 impl Default for PublishPhase {
@@ -97,6 +100,7 @@ impl Default for PublishPhase {
             packages: 50,
             publishers: 10,
             size_bytes: 4096,
+            concurrency: 4,
         }
     }
 }
@@ -314,6 +318,7 @@ pub(super) fn validate(raw: RawPhase) -> Result<Phase, String> {
             positive("publish.packages", p.packages)?;
             positive("publish.publishers", p.publishers)?;
             positive("publish.size_bytes", p.size_bytes)?;
+            positive("publish.concurrency", p.concurrency)?;
             if p.size_bytes > p2p_api::limits::MAX_CONTENT_BYTES {
                 return Err(format!(
                     "publish.size_bytes must be at most {}",

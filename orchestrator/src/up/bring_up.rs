@@ -11,6 +11,7 @@ use p2p_api::error::chain;
 use p2p_api::ApiClient;
 use rand::SeedableRng;
 
+use super::stages::Stages;
 use super::{progress, prometheus, Collected, RunPlan, UpOptions};
 use crate::fidelity::Window;
 use crate::phases::bootstrap;
@@ -23,13 +24,35 @@ use crate::{report, shaping};
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub(super) async fn bring_up(
-    mut runtime: Runtime,
+    runtime: Runtime,
     options: &UpOptions,
     plan: &RunPlan,
     progress: &MultiProgress,
     collected: &mut Collected,
 ) -> Result<Testbed, Runtime> {
-    let peers = match start_peers(&mut runtime, options, plan, progress).await {
+    let mut stages = Stages::since(plan.started);
+    let up = timed_bring_up(runtime, options, plan, progress, collected, &mut stages).await;
+    collected.ready_stages = stages.into_done();
+    if let (Ok(testbed), Some(ready)) = (&up, collected.ready_s) {
+        eprintln!(
+            "bootstrap: {} peers ready in {ready:.1} s ({})",
+            testbed.peers.len(),
+            report::ready_stages(&collected.ready_stages)
+        );
+    }
+    up
+}
+
+/// [`bring_up`], marking each step as it ends.
+async fn timed_bring_up(
+    mut runtime: Runtime,
+    options: &UpOptions,
+    plan: &RunPlan,
+    progress: &MultiProgress,
+    collected: &mut Collected,
+    stages: &mut Stages,
+) -> Result<Testbed, Runtime> {
+    let peers = match start_peers(&mut runtime, options, plan, progress, stages).await {
         Ok(peers) => peers,
         Err(failures) => {
             collected.failures.extend(failures);
@@ -48,7 +71,9 @@ pub(super) async fn bring_up(
         cpu: Default::default(),
         progress: indicatif::ProgressBar::hidden(),
     };
-    if let Err(failure) = shape_links(&mut testbed, options, plan, progress, collected).await {
+    if let Err(failure) =
+        shape_links(&mut testbed, options, plan, progress, collected, stages).await
+    {
         collected.failures.push(failure);
         return Err(testbed.into_runtime());
     }
@@ -62,6 +87,7 @@ pub(super) async fn bring_up(
             Err(e) => eprintln!("prometheus: {e}; going on without it"),
         }
         spin.finish_and_clear();
+        stages.mark("prometheus");
     }
 
     testbed.progress = progress::counter(progress, testbed.peers.len() as u64);
@@ -70,17 +96,13 @@ pub(super) async fn bring_up(
     let joined = bootstrap::run(&mut testbed, options.scenario.topology).await;
     let fidelity = window.close(&testbed, 0);
     testbed.progress.finish_and_clear();
+    stages.mark("bootstrap");
     match joined {
         Ok(mut report) => {
             report.fidelity = Some(fidelity.clone());
             report.set_round_trips(mean_configured_rtt(&testbed));
             report::warn_degraded("bootstrap", &fidelity);
-            let ready = plan.started.elapsed().as_secs_f64();
-            collected.ready_s = Some(ready);
-            eprintln!(
-                "bootstrap: {} peers ready in {ready:.1} s",
-                testbed.peers.len()
-            );
+            collected.ready_s = Some(plan.started.elapsed().as_secs_f64());
             collected.phases.push(report);
             Ok(testbed)
         }
@@ -97,6 +119,7 @@ async fn start_peers(
     options: &UpOptions,
     plan: &RunPlan,
     progress: &MultiProgress,
+    stages: &mut Stages,
 ) -> Result<Vec<Peer>, Vec<String>> {
     let count = options.scenario.peers;
     let bar = progress::counter(progress, count as u64);
@@ -110,6 +133,7 @@ async fn start_peers(
             return Err(vec![format!("launching peers: {}", chain(&e))]);
         }
     };
+    stages.mark("launch");
     bar.set_message("waiting for every /health");
     bar.set_position(0);
     let http = reqwest::Client::builder()
@@ -145,6 +169,7 @@ async fn start_peers(
     }))
     .await;
     bar.finish_and_clear();
+    stages.mark("health");
     let mut peers = Vec::with_capacity(healthy.len());
     let mut failures = Vec::new();
     for peer in healthy {
@@ -167,6 +192,7 @@ async fn shape_links(
     plan: &RunPlan,
     progress: &MultiProgress,
     collected: &mut Collected,
+    stages: &mut Stages,
 ) -> Result<(), String> {
     let spin = progress::spinner(progress, "shaping links");
     let applied = shaping::apply(
@@ -178,6 +204,7 @@ async fn shape_links(
     )
     .await;
     spin.finish_and_clear();
+    stages.mark("shaping");
     testbed.shaping = Some(applied.map_err(|e| format!("link shaping: {}", chain(&e)))?);
     if plan.selection.backend == Backend::None {
         return Ok(());
@@ -185,6 +212,7 @@ async fn shape_links(
     let spin = progress::spinner(progress, "verifying link latency");
     collected.shaping = shaping::verify(testbed).await;
     spin.finish_and_clear();
+    stages.mark("verification");
     let ok = collected.shaping.pairs.iter().filter(|p| p.ok).count();
     eprintln!(
         "shaping verified on {ok}/{} pairs (median round trip within the range the configuration predicts)",

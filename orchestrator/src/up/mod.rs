@@ -6,6 +6,7 @@ mod bring_up;
 mod phases;
 mod progress;
 mod prometheus;
+mod stages;
 mod teardown;
 
 use std::path::PathBuf;
@@ -19,7 +20,8 @@ use netem::{Backend, Selection, ShaperChoice};
 use crate::fidelity::FidelityMode;
 use crate::reaper::Reaper;
 use crate::results::{
-    LinkInfo, PeerResources, PhaseReport, RunInfo, RunResults, ShapingReport, SCHEMA_VERSION,
+    LinkInfo, PeerResources, PhaseReport, ReadyStage, RunInfo, RunResults, ShapingReport,
+    SCHEMA_VERSION,
 };
 use crate::runtime::{
     docker, locate_node_binary, DockerRuntime, InfraError, LocalRuntime, NodeOptions, Runtime,
@@ -100,6 +102,7 @@ struct Collected {
     phases: Vec<PhaseReport>,
     resources: Vec<PeerResources>,
     ready_s: Option<f64>,
+    ready_stages: Vec<ReadyStage>,
     failures: Vec<String>,
     image: Option<String>,
     shaping: ShapingReport,
@@ -469,6 +472,7 @@ fn assemble(
             transport: scenario.transport,
             link: plan.link.clone(),
             ready_s: collected.ready_s,
+            ready_stages: collected.ready_stages,
             image: collected.image,
             fidelity: options.fidelity,
         },
