@@ -75,7 +75,11 @@ for _ in $(seq 600); do
     kill -0 "$orch_pid" 2>/dev/null || { cat "$work/orchestrator.err" >&2; exit 1; }
     sleep 0.2
 done
-grep -q "network kept running" "$work/orchestrator.err" || { echo "the run never finished its phases" >&2; exit 1; }
+grep -q "network kept running" "$work/orchestrator.err" || {
+    echo "the run never finished its phases in 2 minutes; its console so far:" >&2
+    cat "$work/orchestrator.err" >&2
+    exit 1
+}
 run=$(basename "$(ls "$work"/results/targets/*.json)" .json)
 echo "run $run is up; letting Prometheus scrape"
 sleep 3

@@ -16,6 +16,10 @@ pub struct PhaseResult {
     pub errors: Vec<String>,
     /// Wall-clock time of the whole request on this node.
     pub wall_s: f64,
+    /// Operations not made, each with why: not failures of the network, so neither samples
+    /// nor errors (a connection this node's own limits do not allow).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
     /// Kademlia requests per successful lookup (DHT lookups only), aligned with `samples`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kad_requests: Vec<u32>,
@@ -117,6 +121,11 @@ pub struct ConnectBench {
     pub peers: Vec<String>,
     #[serde(default = "default_rtt_timeout_ms")]
     pub timeout_ms: u64,
+    /// How many of `peers` to time, in order; the ones after are spares, dialed in place of
+    /// a peer this node allows no new connection to (it keeps at most two to one peer, and
+    /// both ends dialing each other at once leaves two). Absent: all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wanted: Option<usize>,
 }
 
 /// One [`PhaseResult`] per target of an [`RttProbe`], in the same order.

@@ -259,3 +259,133 @@ async fn the_connection_manager_trims_a_hub_down_to_its_gossip_mesh() {
     hub.shutdown().await;
     shutdown(leaves).await;
 }
+
+/// A connection the node's own limits forbid (here one connection per peer, already used by
+/// the bootstrap) is neither a sample nor a network error of `/bench/connect`: it is skipped,
+/// named, and a spare peer is timed in its place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_the_limits_forbid_is_skipped_and_a_spare_is_timed() {
+    let (b, c) = (start_node().await, start_node().await);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(dir.path());
+    config.network.max_connections_per_peer = 1;
+    let a = common::TestNode {
+        node: RunningNode::start(config).await.unwrap(),
+        dir,
+    };
+    a.node
+        .market()
+        .network()
+        .bootstrap(b.node.listen_addrs().to_vec(), WAIT)
+        .await
+        .expect("bootstrap from b");
+    let address = |n: &common::TestNode| {
+        format!(
+            "{}/p2p/{}",
+            n.node.listen_addrs()[0],
+            n.node.market().peer_id()
+        )
+    };
+    let api = p2p_api::ApiClient::new(&a.node.api_url(), None).unwrap();
+    let bench = p2p_api::ConnectBench {
+        peers: vec![address(&b), address(&c)],
+        timeout_ms: 5_000,
+        wanted: Some(1),
+    };
+    let result = api.connect_bench(&bench).await.unwrap();
+    assert_eq!(result.samples.len(), 1, "{result:?}");
+    assert!(result.errors.is_empty(), "{result:?}");
+    assert_eq!(result.skipped.len(), 1, "{result:?}");
+    let skipped = &result.skipped[0];
+    assert!(
+        skipped.contains(&b.node.market().peer_id().to_string())
+            && skipped.contains("connection limit exceeded"),
+        "{skipped}"
+    );
+
+    let beyond = p2p_api::ConnectBench {
+        wanted: Some(3),
+        ..bench
+    };
+    let refused = api.connect_bench(&beyond).await.unwrap_err();
+    assert!(refused.to_string().contains("wanted"), "{refused}");
+    shutdown(vec![a, b, c]).await;
+}
+
+/// A publisher that restarted on another port is still installed from: the installer's
+/// routing table holds only the old address, the dial fails, and the fetch finds the peer's
+/// new address in the DHT (through the peer that knows it) and asks again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_install_finds_a_publisher_that_moved_to_another_port() {
+    let hub = start_node().await;
+    let hub_addrs = hub.node.listen_addrs().to_vec();
+    let publisher = start_node().await;
+    let publisher_id = publisher.node.market().peer_id();
+    publisher
+        .node
+        .market()
+        .network()
+        .bootstrap(hub_addrs.clone(), WAIT)
+        .await
+        .unwrap();
+    let installer = start_node().await;
+    let network = installer.node.market().network().clone();
+    network.bootstrap(hub_addrs, WAIT).await.unwrap();
+    eventually("the installer to meet the publisher", || async {
+        network
+            .connected_peers()
+            .await
+            .unwrap()
+            .contains(&publisher_id)
+    })
+    .await;
+    publisher
+        .node
+        .market()
+        .publish(
+            spec("moved", "1.0.0", "served from a new port", &["move"]),
+            b"still here".to_vec(),
+        )
+        .await
+        .unwrap();
+    let old_addrs = publisher.node.listen_addrs().to_vec();
+    let dir = publisher.dir;
+    publisher.node.shutdown().await;
+    eventually("the installer to see the publisher go", || async {
+        !network
+            .connected_peers()
+            .await
+            .unwrap()
+            .contains(&publisher_id)
+    })
+    .await;
+
+    // Same identity and store, new port; only the hub learns where.
+    let restarted = RunningNode::start(common::config(dir.path()))
+        .await
+        .unwrap();
+    assert_ne!(restarted.listen_addrs(), &old_addrs[..]);
+    hub.node
+        .market()
+        .network()
+        .bootstrap(restarted.listen_addrs().to_vec(), WAIT)
+        .await
+        .unwrap();
+    let raced = network
+        .connected_peers()
+        .await
+        .unwrap()
+        .contains(&publisher_id);
+    let installed = installer.node.market().install("moved", None).await;
+    let installed = installed.expect("install from the publisher at its new address");
+    assert_eq!(
+        installed.provider.as_deref(),
+        Some(publisher_id.to_string().as_str())
+    );
+    assert!(
+        !raced,
+        "the publisher reached the installer before the install; nothing was tested"
+    );
+    restarted.shutdown().await;
+    shutdown(vec![hub, installer]).await;
+}

@@ -111,7 +111,9 @@ impl From<NetworkError> for ApiError {
             | NetworkError::Build { .. }
             | NetworkError::Settings(_)
             | NetworkError::Listen { .. } => return Self::internal(chain(&e)),
+            NetworkError::ConnectionLimit { .. } => StatusCode::CONFLICT,
             NetworkError::Unreachable(_)
+            | NetworkError::Dial { .. }
             | NetworkError::Kademlia { .. }
             | NetworkError::Request { .. }
             | NetworkError::Publish(_) => StatusCode::BAD_GATEWAY,

@@ -13,8 +13,8 @@ use libp2p::metrics::Recorder;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
-use libp2p::swarm::{ConnectionId, SwarmEvent};
-use libp2p::{gossipsub, identify, Multiaddr, PeerId, Swarm};
+use libp2p::swarm::{ConnectionId, DialError, SwarmEvent};
+use libp2p::{connection_limits, gossipsub, identify, Multiaddr, PeerId, Swarm};
 use tokio::sync::{mpsc, watch};
 
 use p2p_api::{BootstrapOutcome, NetworkStatus};
@@ -24,6 +24,7 @@ use super::command::{Command, RecordLookup, Reply};
 use super::connection_manager::ConnectionManager;
 use super::error::{cause, NetworkError};
 use super::event::Event;
+use super::fetch_retry::FetchRetries;
 use super::protocol::{FetchResponse, SearchResponse, ANNOUNCE_TOPIC, KAD_PROTOCOL};
 use super::record_put::RecordPuts;
 use super::store_guard::StoreGuard;
@@ -71,8 +72,9 @@ pub struct EventLoop {
     pending_bootstrap: HashMap<QueryId, (Instant, Reply<BootstrapOutcome>)>,
     pending_dials: Vec<PendingDials>,
     /// Connections opened to be timed, with when they were dialed.
-    pending_connects: HashMap<ConnectionId, (Instant, Reply<Duration>)>,
+    pending_connects: HashMap<ConnectionId, (Instant, PeerId, Reply<Duration>)>,
     record_puts: RecordPuts,
+    fetch_retries: FetchRetries,
     pending_get_record: HashMap<QueryId, PendingLookup>,
     pending_start_providing: HashMap<QueryId, Reply<()>>,
     pending_get_providers: HashMap<QueryId, PendingProviders>,
@@ -103,6 +105,7 @@ impl EventLoop {
             pending_dials: Vec::new(),
             pending_connects: HashMap::new(),
             record_puts: RecordPuts::default(),
+            fetch_retries: FetchRetries::default(),
             pending_get_record: HashMap::new(),
             pending_start_providing: HashMap::new(),
             pending_get_providers: HashMap::new(),
@@ -167,6 +170,10 @@ impl EventLoop {
             }
             SwarmEvent::Behaviour(MarketBehaviourEvent::Fetch(e)) => {
                 self.touch_request_peer(&e);
+                let kad = &mut self.swarm.behaviour_mut().kad;
+                let Some(e) = self.fetch_retries.on_event(e, &mut self.pending_fetch, kad) else {
+                    return;
+                };
                 on_request_response(
                     e,
                     &mut self.pending_fetch,
@@ -188,7 +195,7 @@ impl EventLoop {
                 let peers = self.swarm.network_info().num_peers();
                 self.metrics.connected_peers.set(peers as i64);
                 self.connections.connected(peer_id, Instant::now());
-                if let Some((dialed, reply)) = self.pending_connects.remove(&connection_id) {
+                if let Some((dialed, _, reply)) = self.pending_connects.remove(&connection_id) {
                     let _ = reply.send(Ok(dialed.elapsed()));
                     self.swarm.close_connection(connection_id);
                 }
@@ -217,8 +224,8 @@ impl EventLoop {
                 error,
             } => {
                 tracing::debug!(local = %self.swarm.local_peer_id(), ?peer_id, %error, "dial failed");
-                if let Some((_, reply)) = self.pending_connects.remove(&connection_id) {
-                    let _ = reply.send(Err(NetworkError::Unreachable(vec![error.to_string()])));
+                if let Some((_, peer, reply)) = self.pending_connects.remove(&connection_id) {
+                    let _ = reply.send(Err(connect_error(peer, &error)));
                 }
                 self.on_dial_done(connection_id, Err(error.to_string()));
             }
@@ -360,8 +367,16 @@ impl EventLoop {
                 self.record_puts.on_write(id, result);
             }
             QueryResult::GetClosestPeers(result) => {
-                let kad = &mut self.swarm.behaviour_mut().kad;
-                self.record_puts.on_closest_peers(kad, id, result);
+                let behaviour = self.swarm.behaviour_mut();
+                if !self.fetch_retries.on_closest_peers(
+                    id,
+                    &result,
+                    &mut behaviour.fetch,
+                    &mut self.pending_fetch,
+                ) {
+                    self.record_puts
+                        .on_closest_peers(&mut behaviour.kad, id, result);
+                }
             }
             QueryResult::StartProviding(result) => {
                 if let Some(reply) = self.pending_start_providing.remove(&id) {
@@ -529,10 +544,11 @@ impl EventLoop {
                 let id = opts.connection_id();
                 match self.swarm.dial(opts) {
                     Ok(()) => {
-                        self.pending_connects.insert(id, (Instant::now(), reply));
+                        self.pending_connects
+                            .insert(id, (Instant::now(), peer, reply));
                     }
                     Err(e) => {
-                        let _ = reply.send(Err(NetworkError::Unreachable(vec![e.to_string()])));
+                        let _ = reply.send(Err(connect_error(peer, &e)));
                     }
                 }
             }
@@ -592,8 +608,9 @@ impl EventLoop {
                 reply,
             } => {
                 self.connections.touch(&peer, Instant::now());
-                let id = behaviour.fetch.send_request(&peer, request);
+                let id = behaviour.fetch.send_request(&peer, request.clone());
                 self.pending_fetch.insert(id, reply);
+                self.fetch_retries.sent(id, peer, request);
             }
             Command::RespondSearch { channel, response } => {
                 if behaviour.search.send_response(channel, response).is_err() {
@@ -699,6 +716,23 @@ impl EventLoop {
             .kbuckets()
             .map(|bucket| bucket.num_entries())
             .sum()
+    }
+}
+
+/// Why a dial of `/bench/connect` failed: this node's own connection limit (most often the
+/// two connections it keeps at most to one peer, reached when both ends dialed each other at
+/// once), or the dial itself, with every cause.
+fn connect_error(peer: PeerId, error: &DialError) -> NetworkError {
+    let reason = p2p_api::error::chain(error);
+    match error {
+        DialError::Denied { cause }
+            if cause
+                .downcast_ref::<connection_limits::Exceeded>()
+                .is_some() =>
+        {
+            NetworkError::ConnectionLimit { peer, reason }
+        }
+        _ => NetworkError::Dial { peer, reason },
     }
 }
 

@@ -14,6 +14,7 @@ mod connection_manager;
 mod error;
 mod event;
 mod event_loop;
+mod fetch_retry;
 pub mod protocol;
 mod record_policy;
 mod record_put;

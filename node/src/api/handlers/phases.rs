@@ -21,7 +21,7 @@ use crate::api::bounds::{at_most, chars_at_most, in_range, product_at_most};
 use crate::api::error::ApiError;
 use crate::api::extract::Json;
 use crate::api::AppState;
-use crate::network::round_trip;
+use crate::network::{round_trip, NetworkError};
 use crate::package::validate_name;
 
 /// The longest an RTT probe may keep a node busy in all (targets × count × timeout).
@@ -122,7 +122,7 @@ pub(crate) async fn rtt(Json(probe): Json<RttProbe>) -> Result<axum::Json<RttRes
             samples,
             errors,
             wall_s: started.elapsed().as_secs_f64(),
-            kad_requests: Vec::new(),
+            ..PhaseResult::default()
         });
     }
     Ok(axum::Json(RttResult { targets }))
@@ -153,12 +153,18 @@ pub(crate) async fn connect(
         };
         targets.push((peer, addr));
     }
+    let wanted = bench.wanted.unwrap_or(targets.len());
+    in_range("wanted", wanted, 1, targets.len())?;
     let timeout = std::time::Duration::from_millis(bench.timeout_ms);
     let started = std::time::Instant::now();
     let mut result = PhaseResult::default();
     for (peer, addr) in targets {
+        if result.samples.len() + result.errors.len() == wanted {
+            break;
+        }
         match state.market.network().connect(peer, addr, timeout).await {
             Ok(elapsed) => result.samples.push(elapsed.as_secs_f64()),
+            Err(e @ NetworkError::ConnectionLimit { .. }) => result.skipped.push(e.to_string()),
             Err(e) => result
                 .errors
                 .push(format!("{peer}: {}", p2p_api::error::chain(&e))),
