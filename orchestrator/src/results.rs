@@ -169,6 +169,11 @@ impl RunResults {
 }
 
 impl PhaseReport {
+    /// Sets `throughput_per_s` to `operations` over `wall_s` seconds (none for no time).
+    pub fn set_throughput(&mut self, operations: usize, wall_s: f64) {
+        self.throughput_per_s = (wall_s > 0.0).then(|| operations as f64 / wall_s);
+    }
+
     pub fn new(name: impl Into<String>, samples: Vec<f64>, errors: Vec<String>) -> Self {
         Self {
             name: name.into(),

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use bollard::query_parameters::KillContainerOptionsBuilder;
 use orchestrator::phases::names;
 use orchestrator::results::RunResults;
+use orchestrator::runtime::neighbour_settings;
 
 const BIN: &str = env!("CARGO_BIN_EXE_orchestrator");
 /// Runs share two cores: one at a time.
@@ -645,11 +646,6 @@ fn a_killed_orchestrator_is_reaped_within_a_minute() {
         neighbour_table,
         "the neighbour table settings the run raised were not put back"
     );
-}
-
-/// The host's `net.ipv4.neigh.default.gc_thresh1/2/3`, which a Docker run may raise.
-fn neighbour_settings() -> Option<[u64; 3]> {
-    orchestrator::runtime::neighbour_settings()
 }
 
 #[test]

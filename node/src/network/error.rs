@@ -34,12 +34,20 @@ pub enum NetworkError {
     },
     #[error("could not reach any bootstrap address: {}", .0.join("; "))]
     Unreachable(Vec<String>),
-    #[error("dialing {peer} failed: {reason}")]
-    Dial { peer: PeerId, reason: String },
+    #[error("dialing {peer} failed")]
+    Dial {
+        peer: PeerId,
+        #[source]
+        source: Cause,
+    },
     /// This node's own connection limits (`connection_limits`) refused the connection: for
     /// a new connection to a peer, that it has the most it keeps to one peer already.
-    #[error("this node allows no new connection to {peer}: {reason}")]
-    ConnectionLimit { peer: PeerId, reason: String },
+    #[error("this node allows no new connection to {peer}")]
+    ConnectionLimit {
+        peer: PeerId,
+        #[source]
+        source: Cause,
+    },
     #[error("no known peers: give bootstrap addresses first")]
     NoKnownPeers,
     #[error("no record found in the DHT")]

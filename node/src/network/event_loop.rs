@@ -224,10 +224,11 @@ impl EventLoop {
                 error,
             } => {
                 tracing::debug!(local = %self.swarm.local_peer_id(), ?peer_id, %error, "dial failed");
+                let message = error.to_string();
                 if let Some((_, peer, reply)) = self.pending_connects.remove(&connection_id) {
-                    let _ = reply.send(Err(connect_error(peer, &error)));
+                    let _ = reply.send(Err(connect_error(peer, error)));
                 }
-                self.on_dial_done(connection_id, Err(error.to_string()));
+                self.on_dial_done(connection_id, Err(message));
             }
             _ => {}
         }
@@ -548,7 +549,7 @@ impl EventLoop {
                             .insert(id, (Instant::now(), peer, reply));
                     }
                     Err(e) => {
-                        let _ = reply.send(Err(connect_error(peer, &e)));
+                        let _ = reply.send(Err(connect_error(peer, e)));
                     }
                 }
             }
@@ -610,7 +611,7 @@ impl EventLoop {
                 self.connections.touch(&peer, Instant::now());
                 let id = behaviour.fetch.send_request(&peer, request.clone());
                 self.pending_fetch.insert(id, reply);
-                self.fetch_retries.sent(id, peer, request);
+                self.fetch_retries.sent(id, request);
             }
             Command::RespondSearch { channel, response } => {
                 if behaviour.search.send_response(channel, response).is_err() {
@@ -722,17 +723,14 @@ impl EventLoop {
 /// Why a dial of `/bench/connect` failed: this node's own connection limit (most often the
 /// two connections it keeps at most to one peer, reached when both ends dialed each other at
 /// once), or the dial itself, with every cause.
-fn connect_error(peer: PeerId, error: &DialError) -> NetworkError {
-    let reason = p2p_api::error::chain(error);
-    match error {
-        DialError::Denied { cause }
-            if cause
-                .downcast_ref::<connection_limits::Exceeded>()
-                .is_some() =>
-        {
-            NetworkError::ConnectionLimit { peer, reason }
-        }
-        _ => NetworkError::Dial { peer, reason },
+fn connect_error(peer: PeerId, error: DialError) -> NetworkError {
+    let limited = matches!(&error, DialError::Denied { cause }
+        if cause.downcast_ref::<connection_limits::Exceeded>().is_some());
+    let source = cause(error);
+    if limited {
+        NetworkError::ConnectionLimit { peer, source }
+    } else {
+        NetworkError::Dial { peer, source }
     }
 }
 

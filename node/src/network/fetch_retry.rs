@@ -31,7 +31,7 @@ pub(crate) struct PeerNotFound;
 pub(super) struct FetchRetries {
     /// First attempts in flight, with what to send again. An entry goes with the attempt's
     /// answer or failure, so there are never more than fetches in flight.
-    first: HashMap<OutboundRequestId, (PeerId, FetchRequest)>,
+    first: HashMap<OutboundRequestId, FetchRequest>,
     /// Lookups of a peer that could not be dialed, each with the fetch waiting for it.
     finds: HashMap<QueryId, (PeerId, FetchRequest, Reply<FetchResponse>)>,
 }
@@ -40,8 +40,8 @@ type FetchEvent = request_response::Event<FetchRequest, FetchResponse>;
 
 impl FetchRetries {
     /// A first attempt was sent as `id`.
-    pub(super) fn sent(&mut self, id: OutboundRequestId, peer: PeerId, request: FetchRequest) {
-        self.first.insert(id, (peer, request));
+    pub(super) fn sent(&mut self, id: OutboundRequestId, request: FetchRequest) {
+        self.first.insert(id, request);
     }
 
     /// Looks at a fetch event before it answers its request: a first attempt that failed to
@@ -63,13 +63,15 @@ impl FetchRetries {
         };
         let first = self.first.remove(&id);
         let request_response::Event::OutboundFailure {
+            peer,
             error: OutboundFailure::DialFailure,
             ..
         } = &event
         else {
             return Some(event);
         };
-        let (Some((peer, request)), Some(reply)) = (first, pending.remove(&id)) else {
+        let peer = *peer;
+        let (Some(request), Some(reply)) = (first, pending.remove(&id)) else {
             return Some(event);
         };
         tracing::debug!(%peer, "a fetch could not dial its peer; looking the peer up in the DHT");

@@ -72,7 +72,7 @@ pub(super) async fn run(
     }
     let published = samples.len();
     let mut report = PhaseReport::new(names::PUBLISH, samples, errors);
-    report.throughput_per_s = (wall_s > 0.0).then(|| published as f64 / wall_s);
+    report.set_throughput(published, wall_s);
     report.extra.insert(
         "dht_record_stored_rate".into(),
         stored as f64 / phase.packages as f64,

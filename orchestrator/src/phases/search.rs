@@ -92,13 +92,9 @@ pub(super) async fn run_concurrent(
         let name = names::concurrent_search(level);
         let report = match peer.api.bench_search(&request).await {
             Ok(r) => {
-                let throughput = if r.wall_s > 0.0 {
-                    Some(r.samples.len() as f64 / r.wall_s)
-                } else {
-                    None
-                };
+                let operations = r.samples.len();
                 let mut report = PhaseReport::new(name, r.samples, r.errors);
-                report.throughput_per_s = throughput;
+                report.set_throughput(operations, r.wall_s);
                 report
             }
             Err(e) => PhaseReport::new(name, Vec::new(), vec![chain(&e)]),

@@ -164,7 +164,9 @@ pub(crate) async fn connect(
         }
         match state.market.network().connect(peer, addr, timeout).await {
             Ok(elapsed) => result.samples.push(elapsed.as_secs_f64()),
-            Err(e @ NetworkError::ConnectionLimit { .. }) => result.skipped.push(e.to_string()),
+            Err(e @ NetworkError::ConnectionLimit { .. }) => {
+                result.skipped.push(p2p_api::error::chain(&e))
+            }
             Err(e) => result
                 .errors
                 .push(format!("{peer}: {}", p2p_api::error::chain(&e))),
