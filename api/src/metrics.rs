@@ -15,6 +15,9 @@ pub const ROUTING_TABLE_PEERS: &str = "p2p_routing_table_peers";
 pub const PACKAGES_STORED: &str = "p2p_packages_stored";
 /// Swarm events the event loop handled (counter).
 pub const SWARM_EVENTS: &str = "p2p_swarm_events";
+/// Bootstraps libp2p-kad started by itself and the node ended because its routing table was
+/// already full (counter).
+pub const BOOTSTRAPS_CUT: &str = "p2p_bootstraps_cut";
 pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "process_resident_memory_bytes";
 /// Process CPU time (counter).
 pub const PROCESS_CPU_SECONDS: &str = "process_cpu_seconds";

@@ -15,10 +15,10 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 use p2p_api::metrics::{
-    BOOTSTRAP_SECONDS, CONNECTED_PEERS, DHT_LOOKUP_SECONDS, GOSSIP_PROPAGATION_SECONDS,
-    INSTALL_SECONDS, PACKAGES_STORED, PROCESS_CPU_SECONDS, PROCESS_RESIDENT_MEMORY_BYTES,
-    PUBLISH_SECONDS, REASON_LABEL, REJECTED, ROUTING_TABLE_PEERS, SCOPE_LABEL, SEARCH_SECONDS,
-    SOURCE_LABEL, SWARM_EVENTS,
+    BOOTSTRAPS_CUT, BOOTSTRAP_SECONDS, CONNECTED_PEERS, DHT_LOOKUP_SECONDS,
+    GOSSIP_PROPAGATION_SECONDS, INSTALL_SECONDS, PACKAGES_STORED, PROCESS_CPU_SECONDS,
+    PROCESS_RESIDENT_MEMORY_BYTES, PUBLISH_SECONDS, REASON_LABEL, REJECTED, ROUTING_TABLE_PEERS,
+    SCOPE_LABEL, SEARCH_SECONDS, SOURCE_LABEL, SWARM_EVENTS,
 };
 use p2p_api::Scope;
 
@@ -53,6 +53,8 @@ pub struct Metrics {
     pub packages_stored: Gauge,
     /// Swarm events the event loop has handled (the unit of "CPU per event cycle").
     pub swarm_events: Counter,
+    /// Bootstraps libp2p started by itself and the node ended (`network/bootstraps.rs`).
+    pub bootstraps_cut: Counter,
     rejected: Family<RejectionLabel, Counter>,
 }
 
@@ -70,6 +72,7 @@ impl Metrics {
             routing_table_peers: Gauge::default(),
             packages_stored: Gauge::default(),
             swarm_events: Counter::default(),
+            bootstraps_cut: Counter::default(),
             rejected: Family::default(),
         };
         registry.register(
@@ -126,6 +129,11 @@ impl Metrics {
             SWARM_EVENTS,
             "Swarm events handled by the network event loop",
             m.swarm_events.clone(),
+        );
+        registry.register(
+            BOOTSTRAPS_CUT,
+            "Bootstraps libp2p-kad started by itself, ended because the routing table was full",
+            m.bootstraps_cut.clone(),
         );
         registry.register(
             REJECTED,
@@ -320,6 +328,7 @@ mod tests {
             "process_resident_memory_bytes ",
             "process_cpu_seconds_total ",
             "p2p_swarm_events_total 0",
+            "p2p_bootstraps_cut_total 0",
         ] {
             assert!(text.contains(name), "missing {name} in:\n{text}");
         }

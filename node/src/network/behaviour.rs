@@ -68,7 +68,8 @@ impl MarketBehaviour {
         kad_config
             .set_max_packet_size(KAD_MAX_PACKET_BYTES)
             .set_query_timeout(config.query_timeout)
-            .set_periodic_bootstrap_interval(config.periodic_bootstrap)
+            // The refresh runs on the node's own timer (`bootstraps.rs`).
+            .set_periodic_bootstrap_interval(None)
             // Every record and provider record a peer sends comes to the event loop, which
             // checks it against the record policy and the store's quotas before storing it.
             .set_record_filtering(kad::StoreInserts::FilterBoth);
@@ -158,6 +159,11 @@ impl MarketBehaviour {
             fetch,
         })
     }
+}
+
+/// Peers in the routing table.
+pub(super) fn routing_table_size(kad: &mut kad::Behaviour<MemoryStore>) -> usize {
+    kad.kbuckets().map(|bucket| bucket.num_entries()).sum()
 }
 
 pub(super) fn build_swarm(

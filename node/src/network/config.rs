@@ -40,8 +40,9 @@ pub struct NetworkConfig {
     pub connection_grace: Duration,
     pub idle_timeout: Duration,
     pub query_timeout: Duration,
-    /// How often Kademlia refreshes the routing table with a full bootstrap (libp2p's default
-    /// is 5 minutes); `None` turns the periodic refresh off.
+    /// How often the node refreshes its routing table with a full Kademlia bootstrap (libp2p's
+    /// default is 5 minutes); `None` turns the periodic refresh off. It runs on the node's
+    /// own timer (`bootstraps.rs`).
     pub periodic_bootstrap: Option<Duration>,
     pub request_timeout: Duration,
     /// How often each connection is pinged. A dead peer shows itself sooner through a failed

@@ -19,8 +19,10 @@ use tokio::sync::{mpsc, watch};
 
 use p2p_api::{BootstrapOutcome, NetworkStatus};
 
-use super::behaviour::{MarketBehaviour, MarketBehaviourEvent};
+use super::behaviour::{routing_table_size, MarketBehaviour, MarketBehaviourEvent};
+use super::bootstraps::Bootstraps;
 use super::command::{Command, RecordLookup, Reply};
+use super::config::NetworkConfig;
 use super::connection_manager::ConnectionManager;
 use super::error::{cause, NetworkError};
 use super::event::Event;
@@ -69,6 +71,7 @@ pub struct EventLoop {
     topic: gossipsub::IdentTopic,
     connections: ConnectionManager,
     store_guard: StoreGuard,
+    bootstraps: Bootstraps,
     pending_bootstrap: HashMap<QueryId, (Instant, Reply<BootstrapOutcome>)>,
     pending_dials: Vec<PendingDials>,
     /// Connections opened to be timed, with when they were dialed.
@@ -89,13 +92,14 @@ impl EventLoop {
         events: mpsc::Sender<Event>,
         metrics: Metrics,
         libp2p_metrics: libp2p::metrics::Metrics,
-        connections: ConnectionManager,
+        config: &NetworkConfig,
         store_guard: StoreGuard,
     ) -> Self {
         Self {
             swarm,
-            connections,
+            connections: ConnectionManager::new(config.watermarks, config.connection_grace),
             store_guard,
+            bootstraps: Bootstraps::new(config.periodic_bootstrap),
             commands,
             events,
             metrics,
@@ -128,7 +132,13 @@ impl EventLoop {
                     let store = self.swarm.behaviour_mut().kad.store_mut();
                     self.store_guard.reconcile(store);
                 }
-                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                _ = self.bootstraps.refresh_due() => self.refresh_routing_table(),
+                event = self.swarm.select_next_some() => {
+                    self.on_swarm_event(event);
+                    let kad = &mut self.swarm.behaviour_mut().kad;
+                    let cut = self.bootstraps.cut_others(kad);
+                    self.metrics.bootstraps_cut.inc_by(cut);
+                }
                 command = self.commands.recv() => match command {
                     Some(command) => self.on_command(command),
                     None => break,
@@ -300,6 +310,7 @@ impl EventLoop {
             // farther bucket. The node has joined once the first one is done: the refreshes
             // go on in the background and are not waited for.
             QueryResult::Bootstrap(result) => {
+                self.bootstraps.progressed(id, last);
                 if !(step.count.get() == 1 || last || result.is_err()) {
                     return;
                 }
@@ -677,7 +688,7 @@ impl EventLoop {
         reply: Reply<BootstrapOutcome>,
         errors: Vec<String>,
     ) {
-        match self.swarm.behaviour_mut().kad.bootstrap() {
+        match self.bootstraps.start(&mut self.swarm.behaviour_mut().kad) {
             Ok(id) => {
                 self.pending_bootstrap.insert(id, (started, reply));
             }
@@ -687,6 +698,17 @@ impl EventLoop {
             Err(_) => {
                 let _ = reply.send(Err(NetworkError::Unreachable(errors)));
             }
+        }
+    }
+
+    /// The periodic refresh: a full bootstrap no one waits for.
+    fn refresh_routing_table(&mut self) {
+        if self
+            .bootstraps
+            .start(&mut self.swarm.behaviour_mut().kad)
+            .is_err()
+        {
+            tracing::debug!("no known peers: routing table refresh skipped");
         }
     }
 
@@ -711,12 +733,7 @@ impl EventLoop {
     }
 
     fn routing_table_size(&mut self) -> usize {
-        self.swarm
-            .behaviour_mut()
-            .kad
-            .kbuckets()
-            .map(|bucket| bucket.num_entries())
-            .sum()
+        routing_table_size(&mut self.swarm.behaviour_mut().kad)
     }
 }
 

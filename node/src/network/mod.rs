@@ -7,6 +7,7 @@
 //! leaves the event loop as an [`Event`] for the marketplace to answer.
 
 mod behaviour;
+mod bootstraps;
 mod client;
 mod command;
 mod config;
@@ -39,7 +40,6 @@ use prometheus_client::registry::Registry;
 use tokio::sync::mpsc;
 
 use crate::metrics::Metrics;
-use connection_manager::ConnectionManager;
 use store_guard::StoreGuard;
 
 /// Capacity of the command channel from clients to the event loop.
@@ -71,14 +71,13 @@ pub fn new(
     let libp2p_metrics = libp2p::metrics::Metrics::new(registry);
     let (command_tx, command_rx) = mpsc::channel(COMMAND_QUEUE);
     let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
-    let connections = ConnectionManager::new(config.watermarks, config.connection_grace);
     let event_loop = EventLoop::new(
         swarm,
         command_rx,
         event_tx,
         metrics,
         libp2p_metrics,
-        connections,
+        config,
         StoreGuard::new(policy, config.store),
     );
     Ok((Client::new(command_tx), event_rx, event_loop))
