@@ -23,6 +23,10 @@ pub struct PhaseResult {
     /// Kademlia requests per successful lookup (DHT lookups only), aligned with `samples`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kad_requests: Vec<u32>,
+    /// The peers dialed (`POST /bench/connect` only): indices into the request's `peers`, in
+    /// the order they were dialed, one per sample or error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dialed: Vec<usize>,
 }
 
 fn default_concurrency() -> usize {

@@ -296,6 +296,11 @@ async fn a_connection_the_limits_forbid_is_skipped_and_a_spare_is_timed() {
     assert_eq!(result.samples.len(), 1, "{result:?}");
     assert!(result.errors.is_empty(), "{result:?}");
     assert_eq!(result.skipped.len(), 1, "{result:?}");
+    assert_eq!(
+        result.dialed,
+        vec![1],
+        "c, the spare, was dialed: {result:?}"
+    );
     let skipped = &result.skipped[0];
     assert!(
         skipped.contains(&b.node.market().peer_id().to_string())

@@ -61,14 +61,12 @@ pub(super) async fn run(testbed: &mut Testbed, phase: &ConnectPhase) -> PhaseRep
                     testbed.shaping.as_ref(),
                     plans.iter().find(|(d, _)| *d == i),
                 ) {
+                    // The node says which of the targets it dialed, by index.
                     configured.extend(
-                        dialed(
-                            testbed,
-                            targets,
-                            &r.skipped,
-                            r.samples.len() + r.errors.len(),
-                        )
-                        .map(|b| shaping.plan().configured_rtt(i, b).as_secs_f64()),
+                        r.dialed
+                            .iter()
+                            .filter_map(|&d| targets.get(d))
+                            .map(|&b| shaping.plan().configured_rtt(i, b).as_secs_f64()),
                     );
                 }
                 samples.extend(r.samples);
@@ -87,22 +85,4 @@ pub(super) async fn run(testbed: &mut Testbed, phase: &ConnectPhase) -> PhaseRep
         report.extra.insert("configured_rtt_s".into(), mean);
     }
     report
-}
-
-/// The targets a dialer timed, as it chose them: in order, passing over those it skipped
-/// (their messages name the peer), until `timed` were dialed.
-fn dialed<'a>(
-    testbed: &'a Testbed,
-    targets: &'a [usize],
-    skipped: &'a [String],
-    timed: usize,
-) -> impl Iterator<Item = usize> + 'a {
-    targets
-        .iter()
-        .copied()
-        .filter(move |&b| {
-            let id = testbed.peers[b].peer_id.as_str();
-            !skipped.iter().any(|s| s.contains(id))
-        })
-        .take(timed)
 }

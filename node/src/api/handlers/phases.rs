@@ -158,19 +158,21 @@ pub(crate) async fn connect(
     let timeout = std::time::Duration::from_millis(bench.timeout_ms);
     let started = std::time::Instant::now();
     let mut result = PhaseResult::default();
-    for (peer, addr) in targets {
-        if result.samples.len() + result.errors.len() == wanted {
+    for (i, (peer, addr)) in targets.into_iter().enumerate() {
+        if result.dialed.len() == wanted {
             break;
         }
         match state.market.network().connect(peer, addr, timeout).await {
             Ok(elapsed) => result.samples.push(elapsed.as_secs_f64()),
             Err(e @ NetworkError::ConnectionLimit { .. }) => {
-                result.skipped.push(p2p_api::error::chain(&e))
+                result.skipped.push(p2p_api::error::chain(&e));
+                continue;
             }
             Err(e) => result
                 .errors
                 .push(format!("{peer}: {}", p2p_api::error::chain(&e))),
         }
+        result.dialed.push(i);
     }
     result.wall_s = started.elapsed().as_secs_f64();
     Ok(axum::Json(result))
