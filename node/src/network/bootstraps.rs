@@ -1,9 +1,13 @@
 //! Which Kademlia bootstraps run, and how far.
 //!
 //! A bootstrap is a lookup of the node's own id followed by one lookup per farther bucket:
-//! tens of lookups, each a few round trips to three peers at a time. The node starts two
-//! kinds itself and runs them in full: the join (`POST /bootstrap`) and a refresh every
-//! [`NetworkConfig::periodic_bootstrap`], on its own timer.
+//! tens of lookups, each a few round trips to three peers at a time. The node starts its own
+//! and runs them in full: the join (`POST /bootstrap`), a refresh every
+//! `NetworkConfig::periodic_bootstrap` on its own timer, and one follow-up half a second
+//! after a join that left the routing table with fewer than `K` peers. Peers that join at
+//! the same moment ask the same seeds before the seeds know of one another, and nothing else
+//! would make them meet until the refresh, minutes later (`tests/join.rs`: three joiners of
+//! six were left apart in 4 of 30 runs).
 //!
 //! libp2p-kad 0.49 also starts one by itself, half a second after a peer enters a routing
 //! table of fewer than `K` (20) peers. It checks the size when the peer is added, not when the
@@ -16,18 +20,32 @@
 //! The right depth for this is libp2p-kad itself; until it lets the throttle be set, this is
 //! the node's.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use libp2p::kad::{self, store::MemoryStore, QueryId, QueryInfo};
-use tokio::time::{Interval, MissedTickBehavior};
+use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use super::behaviour::routing_table_size;
 
 /// A routing table this full has no use for a bootstrap libp2p starts on its own: `K`, the
 /// size libp2p itself checks against when it schedules one.
 pub(super) const FULL_TABLE: usize = kad::K_VALUE.get();
+
+/// How long after a join that left a small table the follow-up starts: libp2p's own throttle
+/// for its automatic bootstrap, long enough for peers joining at the same time to reach the
+/// seeds.
+const FOLLOW_UP_DELAY: Duration = Duration::from_millis(500);
+
+/// Why the node started a bootstrap of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Purpose {
+    /// `POST /bootstrap`: followed up when it leaves a small table.
+    Join,
+    /// The periodic refresh, or a join's follow-up.
+    Refresh,
+}
 
 /// A bootstrap libp2p started.
 #[derive(Debug, Default)]
@@ -40,9 +58,10 @@ struct Other {
 
 #[derive(Debug)]
 pub(super) struct Bootstraps {
-    ours: HashSet<QueryId>,
+    ours: HashMap<QueryId, Purpose>,
     others: HashMap<QueryId, Other>,
     refresh: Option<Interval>,
+    follow_up: Option<Instant>,
 }
 
 impl Bootstraps {
@@ -51,15 +70,15 @@ impl Bootstraps {
     /// apart from the automatic one.
     pub(super) fn new(refresh: Option<Duration>) -> Self {
         let refresh = refresh.map(|period| {
-            let mut interval =
-                tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            let mut interval = tokio::time::interval_at(Instant::now() + period, period);
             interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
             interval
         });
         Self {
-            ours: HashSet::new(),
+            ours: HashMap::new(),
             others: HashMap::new(),
             refresh,
+            follow_up: None,
         }
     }
 
@@ -67,17 +86,22 @@ impl Bootstraps {
     pub(super) fn start(
         &mut self,
         kad: &mut kad::Behaviour<MemoryStore>,
+        purpose: Purpose,
     ) -> Result<QueryId, kad::NoKnownPeers> {
         let id = kad.bootstrap()?;
-        self.ours.insert(id);
+        self.ours.insert(id, purpose);
         Ok(id)
     }
 
-    /// A step of bootstrap `id` ended; `last` when it was the bootstrap's last.
-    pub(super) fn progressed(&mut self, id: QueryId, last: bool) {
-        if last {
-            self.ours.remove(&id);
-            self.others.remove(&id);
+    /// A step of bootstrap `id` ended, `last` when it was the bootstrap's last, with
+    /// `table` peers in the routing table.
+    pub(super) fn progressed(&mut self, id: QueryId, last: bool, table: usize) {
+        if !last {
+            return;
+        }
+        self.others.remove(&id);
+        if self.ours.remove(&id) == Some(Purpose::Join) && table < FULL_TABLE {
+            self.follow_up = Some(Instant::now() + FOLLOW_UP_DELAY);
         }
     }
 
@@ -86,7 +110,7 @@ impl Bootstraps {
     /// time. Cheap when there is nothing to judge: one pass over the queries in flight.
     pub(super) fn cut_others(&mut self, kad: &mut kad::Behaviour<MemoryStore>) -> u64 {
         let unjudged = |bootstraps: &Self, id: QueryId, step: NonZeroUsize| {
-            !bootstraps.ours.contains(&id)
+            !bootstraps.ours.contains_key(&id)
                 && bootstraps
                     .others
                     .get(&id)
@@ -122,14 +146,30 @@ impl Bootstraps {
         newly_cut
     }
 
-    /// Resolves when the node's own refresh is due; never when it has none.
+    /// Resolves when a refresh of the node's own is due: the periodic one or a join's
+    /// follow-up. Cancel-safe.
     pub(super) async fn refresh_due(&mut self) {
-        match &mut self.refresh {
-            Some(interval) => {
-                interval.tick().await;
+        let follow_up = self.follow_up;
+        let periodic = async {
+            match &mut self.refresh {
+                Some(interval) => {
+                    interval.tick().await;
+                }
+                None => std::future::pending().await,
             }
-            None => std::future::pending().await,
+        };
+        let follow_up = async {
+            match follow_up {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = periodic => {}
+            () = follow_up => {}
         }
+        // Either one refreshes the table: a follow-up due as well is not needed.
+        self.follow_up = None;
     }
 }
 
@@ -175,7 +215,7 @@ mod tests {
                 ..
             }) = &event
             {
-                bootstraps.progressed(*id, step.last);
+                bootstraps.progressed(*id, step.last, routing_table_size(kad));
             }
             seen |= kad
                 .iter_queries()
@@ -201,6 +241,41 @@ mod tests {
         assert!(seen, "libp2p started no bootstrap of its own");
         assert!(!running, "the automatic bootstrap still runs");
         assert_eq!(cut, 1);
+    }
+
+    /// Whether a refresh is due within two seconds.
+    async fn due(bootstraps: &mut Bootstraps) -> Result<(), tokio::time::error::Elapsed> {
+        tokio::time::timeout(Duration::from_secs(2), bootstraps.refresh_due()).await
+    }
+
+    #[tokio::test]
+    async fn only_a_join_that_leaves_a_small_table_is_followed_up() {
+        let mut kad = kademlia(5);
+        let mut bootstraps = Bootstraps::new(None);
+        let join = bootstraps.start(&mut kad, Purpose::Join).unwrap();
+        bootstraps.progressed(join, true, FULL_TABLE);
+        assert!(
+            due(&mut bootstraps).await.is_err(),
+            "a full table was followed up"
+        );
+        let refresh = bootstraps.start(&mut kad, Purpose::Refresh).unwrap();
+        bootstraps.progressed(refresh, true, 5);
+        assert!(
+            due(&mut bootstraps).await.is_err(),
+            "a refresh was followed up"
+        );
+        let join = bootstraps.start(&mut kad, Purpose::Join).unwrap();
+        bootstraps.progressed(join, false, 5);
+        assert!(
+            due(&mut bootstraps).await.is_err(),
+            "a join was followed up mid-way"
+        );
+        bootstraps.progressed(join, true, 5);
+        assert!(
+            due(&mut bootstraps).await.is_ok(),
+            "no follow-up of a small table"
+        );
+        assert!(due(&mut bootstraps).await.is_err(), "a second follow-up");
     }
 
     #[tokio::test]

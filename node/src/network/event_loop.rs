@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, watch};
 use p2p_api::{BootstrapOutcome, NetworkStatus};
 
 use super::behaviour::{routing_table_size, MarketBehaviour, MarketBehaviourEvent};
-use super::bootstraps::Bootstraps;
+use super::bootstraps::{Bootstraps, Purpose};
 use super::command::{Command, RecordLookup, Reply};
 use super::config::NetworkConfig;
 use super::connection_manager::ConnectionManager;
@@ -310,7 +310,8 @@ impl EventLoop {
             // farther bucket. The node has joined once the first one is done: the refreshes
             // go on in the background and are not waited for.
             QueryResult::Bootstrap(result) => {
-                self.bootstraps.progressed(id, last);
+                let table = self.routing_table_size();
+                self.bootstraps.progressed(id, last, table);
                 if !(step.count.get() == 1 || last || result.is_err()) {
                     return;
                 }
@@ -688,7 +689,10 @@ impl EventLoop {
         reply: Reply<BootstrapOutcome>,
         errors: Vec<String>,
     ) {
-        match self.bootstraps.start(&mut self.swarm.behaviour_mut().kad) {
+        match self
+            .bootstraps
+            .start(&mut self.swarm.behaviour_mut().kad, Purpose::Join)
+        {
             Ok(id) => {
                 self.pending_bootstrap.insert(id, (started, reply));
             }
@@ -701,11 +705,11 @@ impl EventLoop {
         }
     }
 
-    /// The periodic refresh: a full bootstrap no one waits for.
+    /// A refresh: a full bootstrap no one waits for.
     fn refresh_routing_table(&mut self) {
         if self
             .bootstraps
-            .start(&mut self.swarm.behaviour_mut().kad)
+            .start(&mut self.swarm.behaviour_mut().kad, Purpose::Refresh)
             .is_err()
         {
             tracing::debug!("no known peers: routing table refresh skipped");
