@@ -787,6 +787,10 @@ struct SwarmForTest {
     neighbours: Option<[u64; 3]>,
 }
 
+/// The namespace of the swarm's ingress network, there once the engine has set up swarm
+/// networking.
+const INGRESS_NAMESPACE: &str = "/run/docker/netns/ingress_sbox";
+
 impl SwarmForTest {
     fn state(docker: &bollard::Docker) -> String {
         let rt = tokio::runtime::Runtime::new().unwrap();
@@ -810,6 +814,15 @@ impl SwarmForTest {
                 .unwrap()
                 .block_on(docker.init_swarm(request))
                 .expect("docker swarm init");
+            // The engine's overlay driver raises the neighbour table once in the daemon's
+            // life, when it creates the first overlay network: the ingress, a moment after
+            // `init` has returned. A test that reads the settings before that saw them change
+            // under it (a_killed_swarm_run_is_removed_by_down, on a daemon that had never been
+            // in a swarm), so the swarm is handed over once its ingress is up.
+            assert!(
+                within_a_minute(|| std::path::Path::new(INGRESS_NAMESPACE).exists()),
+                "no {INGRESS_NAMESPACE} a minute after docker swarm init"
+            );
         }
         Self {
             docker: docker.clone(),

@@ -310,8 +310,8 @@ impl EventLoop {
             // farther bucket. The node has joined once the first one is done: the refreshes
             // go on in the background and are not waited for.
             QueryResult::Bootstrap(result) => {
-                let table = self.routing_table_size();
-                self.bootstraps.progressed(id, last, table);
+                let kad = &mut self.swarm.behaviour_mut().kad;
+                self.bootstraps.progressed(id, last, kad);
                 if !(step.count.get() == 1 || last || result.is_err()) {
                     return;
                 }

@@ -22,6 +22,7 @@ mod record_put;
 pub mod round_trip;
 mod store_guard;
 mod tcp_dial;
+mod tcp_rto;
 
 pub use client::Client;
 pub use command::RecordLookup;

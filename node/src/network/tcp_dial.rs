@@ -16,19 +16,28 @@
 //! listen IP when it listens on one specific address (the kernel picks the port), from wherever
 //! the kernel routes otherwise. The node does no NAT hole punching, the one thing port reuse is
 //! for.
+//!
+//! Every connection it makes or accepts caps its retransmission back-off
+//! ([`super::tcp_rto`]).
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures::future::BoxFuture;
-use futures::FutureExt;
+use futures::future::{BoxFuture, MapOk};
+use futures::{FutureExt, TryFutureExt};
 use libp2p::core::transport::{DialOpts, ListenerId, TransportError, TransportEvent};
 use libp2p::core::Transport;
 use libp2p::multiaddr::Protocol;
 use libp2p::tcp::tokio::TcpStream;
 use libp2p::{tcp, Multiaddr};
+
+use super::tcp_rto::cap_back_off;
+
+/// An accepted connection being set up: libp2p-tcp's, capped once it is there.
+type Inbound =
+    MapOk<<tcp::tokio::Transport as Transport>::ListenerUpgrade, fn(TcpStream) -> TcpStream>;
 
 pub(super) struct TcpDialFromListenIp {
     inner: tcp::tokio::Transport,
@@ -70,7 +79,7 @@ fn socket_addr(addr: &Multiaddr) -> Option<SocketAddr> {
 impl Transport for TcpDialFromListenIp {
     type Output = TcpStream;
     type Error = io::Error;
-    type ListenerUpgrade = <tcp::tokio::Transport as Transport>::ListenerUpgrade;
+    type ListenerUpgrade = Inbound;
     type Dial = BoxFuture<'static, io::Result<TcpStream>>;
 
     fn listen_on(
@@ -109,6 +118,7 @@ impl Transport for TcpDialFromListenIp {
             }
             let stream = socket.connect(target).await?;
             stream.set_nodelay(true)?;
+            cap_back_off(&stream);
             Ok(TcpStream(stream))
         }
         .boxed())
@@ -118,8 +128,16 @@ impl Transport for TcpDialFromListenIp {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<TransportEvent<Self::ListenerUpgrade, Self::Error>> {
-        Pin::new(&mut self.inner).poll(cx)
+        Pin::new(&mut self.inner).poll(cx).map(|event| {
+            event.map_upgrade(|upgrade| upgrade.map_ok(accepted as fn(TcpStream) -> TcpStream))
+        })
     }
+}
+
+/// An accepted connection, its back-off capped.
+fn accepted(stream: TcpStream) -> TcpStream {
+    cap_back_off(&stream.0);
+    stream
 }
 
 #[cfg(test)]
@@ -176,5 +194,59 @@ mod tests {
         assert_eq!(from.ip(), "127.77.0.8".parse::<IpAddr>().unwrap());
         drop(dialed.unwrap());
         drop(holder);
+    }
+
+    /// Both ends of a connection cap their retransmission back-off, and keep Linux's default
+    /// lifetime under an outage.
+    #[tokio::test]
+    async fn dialed_and_accepted_connections_cap_their_back_off() {
+        use futures::StreamExt;
+
+        use super::super::tcp_rto::{back_off_cap, lifetime, OUTAGE_LIFETIME, RTO_MAX};
+
+        let own: Multiaddr = "/ip4/127.0.0.1/tcp/0".parse().unwrap();
+        let mut listening =
+            TcpDialFromListenIp::new(tcp::Config::default(), std::slice::from_ref(&own));
+        listening.listen_on(ListenerId::next(), own).unwrap();
+        let mut listening = Box::pin(listening);
+        let mut events =
+            futures::stream::poll_fn(|cx| listening.as_mut().poll(cx).map(Some)).boxed();
+        let TransportEvent::NewAddress {
+            listen_addr: address,
+            ..
+        } = events.next().await.unwrap()
+        else {
+            panic!("the listener reported something before its address");
+        };
+        let mut dialing = TcpDialFromListenIp::new(tcp::Config::default(), &[]);
+        let dial = dialing
+            .dial(
+                address,
+                DialOpts {
+                    role: libp2p::core::Endpoint::Dialer,
+                    port_use: libp2p::core::transport::PortUse::New,
+                },
+            )
+            .unwrap();
+        let accept = async {
+            loop {
+                if let TransportEvent::Incoming { upgrade, .. } = events.next().await.unwrap() {
+                    break upgrade.await.unwrap();
+                }
+            }
+        };
+        let (dialed, accepted) = tokio::join!(dial, accept);
+        let dialed = dialed.unwrap();
+        let outage = u32::try_from(OUTAGE_LIFETIME.as_millis()).unwrap();
+        let cap = u32::try_from(RTO_MAX.as_millis()).unwrap();
+        for (end, stream) in [("dialed", &dialed.0), ("accepted", &accepted.0)] {
+            assert_eq!(lifetime(stream), outage, "the {end} connection's lifetime");
+            match back_off_cap(stream) {
+                Some(got) => assert_eq!(got, cap, "the {end} connection's back-off cap"),
+                None => eprintln!(
+                    "SKIPPED: this kernel has no TCP_RTO_MAX_MS (Linux 6.15); the {end} connection's cap is not checked"
+                ),
+            }
+        }
     }
 }

@@ -207,6 +207,29 @@ mod tests {
         assert!(!s.targets.is_empty());
     }
 
+    /// Every scenario shipped in `scenarios/` is one `orchestrator up --scenario` accepts.
+    #[test]
+    fn the_shipped_scenarios_are_valid() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let name = path.display().to_string();
+            let s = Scenario::parse(&name, &text).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!s.targets.is_empty(), "{name} has no targets");
+            checked += 1;
+        }
+        assert!(
+            checked >= 2,
+            "only {checked} scenarios in {}",
+            dir.display()
+        );
+    }
+
     #[test]
     fn minimal_scenario_gets_defaults() {
         let s = Scenario::parse("m.yaml", "phases:\n  - bootstrap: {}\n  - publish: {}\n").unwrap();
