@@ -1042,3 +1042,59 @@ fn a_killed_swarm_run_is_removed_by_down() {
     assert_no_chains(&run);
     assert_eq!(neighbour_settings(), neighbour_table);
 }
+
+/// On a swarm of several nodes a run first checks that every node has the image. With the one
+/// node here: the node image a run builds is found, one that no node has is named with how to
+/// load it, and the check leaves nothing behind.
+#[test]
+fn every_swarm_node_is_checked_for_the_image() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(docker) = docker() else { return };
+    let _swarm = SwarmForTest::join(&docker);
+    let run = format!("imagecheck-{}", std::process::id());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let binary = orchestrator::runtime::locate_node_binary(None).unwrap();
+    let tag = rt
+        .block_on(orchestrator::runtime::docker::ensure_node_image(
+            &docker, &binary, &run,
+        ))
+        .unwrap();
+    let id = rt
+        .block_on(docker.inspect_image(&tag))
+        .unwrap()
+        .id
+        .expect("the image's id");
+    let hostname = rt
+        .block_on(docker.info())
+        .unwrap()
+        .name
+        .expect("the engine's host name");
+    let swarm = rt
+        .block_on(orchestrator::runtime::SwarmRuntime::new(
+            docker.clone(),
+            &run,
+            None,
+        ))
+        .unwrap();
+
+    rt.block_on(swarm.check_image(&id))
+        .expect("the image this engine built is on its node");
+    let absent = format!("sha256:{}", "0".repeat(64));
+    let message = rt
+        .block_on(swarm.check_image(&absent))
+        .expect_err("no node has an image of id 0")
+        .to_string();
+    assert!(
+        message.contains(&format!("missing on {hostname}")),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("docker save {absent} | ssh <node> docker load")),
+        "{message}"
+    );
+    assert_eq!(
+        swarm_leftovers(&docker, &run),
+        (0, 0, 0, 0),
+        "the check left services, volumes, containers or networks behind"
+    );
+}

@@ -143,7 +143,9 @@ async fn remove_network(docker: &Docker, id: &str) -> Result<(), String> {
 }
 
 /// A 404: what was to be removed is gone already (another cleanup of the same run, the
-/// reaper and `orchestrator down` say, got there first), which is what was wanted.
+/// reaper and `orchestrator down` say, got there first), which is what was wanted. Docker
+/// 20.10 answers 500 "network … not found" instead when a swarm network went meanwhile (seen
+/// here when `down` and the reaper removed a killed swarm run at once).
 pub(in crate::runtime) fn gone_already(
     e: bollard::errors::Error,
 ) -> Result<(), bollard::errors::Error> {
@@ -151,6 +153,10 @@ pub(in crate::runtime) fn gone_already(
         bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
         } => Ok(()),
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            ref message,
+        } if message.ends_with(" not found") => Ok(()),
         e => Err(e),
     }
 }
@@ -166,4 +172,26 @@ pub async fn leftovers(docker: &Docker) -> Result<HashMap<String, (usize, usize)
         runs.entry(run).or_default().1 += 1;
     }
     Ok(runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server_error(status_code: u16, message: &str) -> bollard::errors::Error {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code,
+            message: message.to_owned(),
+        }
+    }
+
+    #[test]
+    fn only_what_is_gone_already_counts_as_removed() {
+        assert!(gone_already(server_error(404, "No such container: abc")).is_ok());
+        assert!(gone_already(server_error(500, "network fuablmdhl9eh not found")).is_ok());
+        assert!(gone_already(server_error(500, "network abc has active endpoints")).is_err());
+        assert!(
+            gone_already(server_error(409, "removal of container abc is in progress")).is_err()
+        );
+    }
 }

@@ -38,11 +38,7 @@ pub(super) async fn build_latest(
 }
 
 /// Builds the image unless one with the same content hash exists; returns its tag.
-pub(in crate::runtime) async fn ensure(
-    docker: &Docker,
-    binary: &Path,
-    run_id: &str,
-) -> Result<String, InfraError> {
+pub async fn ensure(docker: &Docker, binary: &Path, run_id: &str) -> Result<String, InfraError> {
     let bytes = tokio::fs::read(binary)
         .await
         .map_err(InfraError::io(format!("reading {}", binary.display())))?;

@@ -10,7 +10,7 @@ pub(super) mod subnet;
 
 pub(super) use cleanup::{gone_already, label_filter, run_of};
 pub use cleanup::{leftovers, remove_labelled, Removed};
-pub use image::SAMPLE_FILE_IN_IMAGE;
+pub use image::{ensure as ensure_node_image, SAMPLE_FILE_IN_IMAGE};
 
 use std::collections::HashMap;
 use std::path::Path;

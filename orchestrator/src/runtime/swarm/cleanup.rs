@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListServicesOptionsBuilder, ListVolumesOptionsBuilder,
-    RemoveVolumeOptionsBuilder, StopContainerOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, StopContainerOptionsBuilder,
 };
 use bollard::Docker;
 
@@ -97,23 +97,38 @@ pub async fn remove_services(docker: &Docker, run: Option<&str>) -> (usize, Vec<
     (removed, problems)
 }
 
+/// Removes the service `name` of tasks that have ended, and their containers on this node.
+/// The swarm leaves the container of a completed job task in place after its service is gone
+/// (seen here: still there a minute later), so they are removed here.
+pub(super) async fn remove_ended_service(docker: &Docker, name: &str) -> Result<(), String> {
+    docker
+        .delete_service(name)
+        .await
+        .or_else(gone_already)
+        .map_err(|e| format!("removing service {name}: {e}"))?;
+    let label = format!("com.docker.swarm.service.name={name}");
+    for id in task_containers(docker, &label, Left::Any).await? {
+        docker
+            .remove_container(
+                &id,
+                Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+            )
+            .await
+            .or_else(gone_already)
+            .map_err(|e| format!("removing task container {id} of {name}: {e}"))?;
+    }
+    wait_containers(docker, &label, Left::Any).await
+}
+
 /// Stops the running task containers labelled `label` on this node, one after the other. A
 /// node stops cleanly (exit 0) on SIGTERM, which the swarm does not restart.
 async fn stop_task_containers(docker: &Docker, label: &str) -> Vec<String> {
-    let filters = HashMap::from([("label", vec![label, "com.docker.swarm.task.id"])]);
-    let running = match docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::default()
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-    {
-        Ok(list) => list,
-        Err(e) => return vec![format!("listing task containers ({label}): {e}")],
+    let running = match task_containers(docker, label, Left::Running).await {
+        Ok(ids) => ids,
+        Err(e) => return vec![e],
     };
     let mut problems = Vec::new();
-    for id in running.into_iter().filter_map(|c| c.id) {
+    for id in running {
         let options = StopContainerOptionsBuilder::default()
             .t(STOP_GRACE_SECS)
             .build();
@@ -137,7 +152,7 @@ async fn stop_task_containers(docker: &Docker, label: &str) -> Vec<String> {
     problems
 }
 
-/// Which containers [`wait_containers`] waits to see gone.
+/// Which task containers count: [`wait_containers`] waits to see them gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Left {
     /// Running ones: the rest have let go of their network endpoints.
@@ -146,21 +161,28 @@ enum Left {
     Any,
 }
 
+/// The ids of the task containers on this node labelled `label` (running ones, or all).
+async fn task_containers(docker: &Docker, label: &str, which: Left) -> Result<Vec<String>, String> {
+    let filters = HashMap::from([("label", vec![label, "com.docker.swarm.task.id"])]);
+    Ok(docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(which == Left::Any)
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .map_err(|e| format!("listing task containers ({label}): {e}"))?
+        .into_iter()
+        .filter_map(|c| c.id)
+        .collect())
+}
+
 /// Waits until no task container labelled `label` is left (running, or at all).
 async fn wait_containers(docker: &Docker, label: &str, until: Left) -> Result<(), String> {
-    let filters = HashMap::from([("label", vec![label, "com.docker.swarm.task.id"])]);
     let deadline = Instant::now() + GONE_DEADLINE;
     loop {
-        let left = docker
-            .list_containers(Some(
-                ListContainersOptionsBuilder::default()
-                    .all(until == Left::Any)
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .map_err(|e| format!("listing task containers ({label}): {e}"))?
-            .len();
+        let left = task_containers(docker, label, until).await?.len();
         if left == 0 {
             return Ok(());
         }

@@ -11,9 +11,12 @@
 //!   `/status`, where the orchestrator learns it.
 //! - Links are shaped in the overlay network's namespace on this node, where the tasks'
 //!   interfaces meet on one bridge (netem's `Fabric::Overlay`).
+//! - No registry is used: on a swarm of several nodes, the run first checks that every node
+//!   has the image ([`image_check`]) and says how to load it where it is missing.
 //! - Everything carries the run label, and [`cleanup`] removes it by label alone.
 
 mod cleanup;
+mod image_check;
 mod preflight;
 mod service;
 
@@ -80,6 +83,13 @@ impl SwarmRuntime {
         })
     }
 
+    /// Checks that every node of the swarm that takes tasks has image `image` (an id, so that
+    /// no node tries to pull it), whatever the number of nodes: what a run does first on a
+    /// swarm of several. The check's service carries `run_id`'s label.
+    pub async fn check_image(&self, image: &str) -> Result<(), InfraError> {
+        image_check::check(&self.docker, &self.cluster, image, image, &self.run_id).await
+    }
+
     /// Ready nodes of the swarm, this one included.
     pub fn nodes(&self) -> usize {
         self.cluster.nodes.len()
@@ -117,6 +127,11 @@ impl SwarmRuntime {
             .map_err(docker_err("InspectImage"))?
             .id
             .ok_or_else(|| InfraError::ImageBuild(format!("{tag} has no id")))?;
+        // On one node, the image was just built there.
+        if self.cluster.nodes.len() > 1 {
+            progress.set_message("checking that every node has the image");
+            image_check::check(&self.docker, &self.cluster, &image, &tag, &self.run_id).await?;
+        }
         self.image = Some(tag);
         self.neighbours = ensure_neighbour_capacity(count, &self.run_id)?;
 

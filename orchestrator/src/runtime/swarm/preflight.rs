@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
-use bollard::models::{LocalNodeState, NodeState};
+use bollard::models::{LocalNodeState, NodeSpecAvailabilityEnum, NodeState};
 use bollard::Docker;
 
 use super::super::{docker_err, InfraError};
@@ -23,6 +23,9 @@ pub(super) struct Cluster {
 pub(super) struct SwarmNode {
     pub hostname: String,
     pub addr: Ipv4Addr,
+    /// Whether the swarm places new tasks on it (availability `active`, not `pause` or
+    /// `drain`).
+    pub takes_tasks: bool,
 }
 
 /// Checks that this engine manages an active swarm and lists its ready nodes.
@@ -68,7 +71,16 @@ pub(super) async fn check(docker: &Docker) -> Result<Cluster, InfraError> {
             .description
             .and_then(|d| d.hostname)
             .unwrap_or_else(|| id.clone());
-        nodes.insert(id, SwarmNode { hostname, addr });
+        let takes_tasks =
+            node.spec.and_then(|s| s.availability) == Some(NodeSpecAvailabilityEnum::ACTIVE);
+        nodes.insert(
+            id,
+            SwarmNode {
+                hostname,
+                addr,
+                takes_tasks,
+            },
+        );
     }
     if !nodes.contains_key(&local_node) {
         return Err(InfraError::Swarm(format!(

@@ -26,7 +26,7 @@ use super::super::{docker_err, node_args, InfraError, NodeOptions};
 /// How long a task may take to run after its service was created or scaled up, and to be
 /// gone after it was scaled down.
 pub(super) const TASK_DEADLINE: Duration = Duration::from_secs(120);
-const POLL: Duration = Duration::from_millis(250);
+pub(super) const POLL: Duration = Duration::from_millis(250);
 
 /// What a service of the run needs to know to be created.
 pub(super) struct PeerService<'a> {
