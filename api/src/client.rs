@@ -24,6 +24,26 @@ use crate::routes;
 /// network.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// How long a client keeps an idle connection for the next call: a quarter of the node's
+/// header deadline ([`crate::limits::HEADER_READ_TIMEOUT_SECS`]), which also closes a
+/// keep-alive connection that has been idle that long. A pool that kept it longer (reqwest's
+/// default is 90 s) sent the next call on a connection the node was closing at that moment,
+/// and the call failed ("no CPU figure on both sides of the window" for a peer in a 10-s idle
+/// phase). A connection idle longer is never reused, and the pool closes it within twice
+/// this.
+pub const POOL_IDLE_TIMEOUT: Duration =
+    Duration::from_millis(crate::limits::HEADER_READ_TIMEOUT_SECS * 1000 / 4);
+
+/// An HTTP client for nodes' APIs: calls end after `timeout`, idle connections are dropped
+/// before a node would close them ([`POOL_IDLE_TIMEOUT`]). One may serve many nodes.
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, ClientError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .build()
+        .map_err(ClientError::Build)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("building the HTTP client")]
@@ -74,14 +94,11 @@ pub struct ApiClient {
 impl ApiClient {
     /// A client of the node at `base` (`http://host:port`), with its own connection pool.
     pub fn new(base: &str, token: Option<String>) -> Result<Self, ClientError> {
-        let http = reqwest::Client::builder()
-            .timeout(DEFAULT_TIMEOUT)
-            .build()
-            .map_err(ClientError::Build)?;
-        Ok(Self::with_http(base, token, http))
+        Ok(Self::with_http(base, token, http_client(DEFAULT_TIMEOUT)?))
     }
 
-    /// A client sharing an existing connection pool (one pool for many nodes).
+    /// A client sharing an existing connection pool (one pool for many nodes), made with
+    /// [`http_client`].
     pub fn with_http(base: &str, token: Option<String>, http: reqwest::Client) -> Self {
         Self {
             base: base.trim_end_matches('/').to_owned(),
@@ -303,5 +320,40 @@ mod tests {
         assert!(matches!(err, ClientError::Unreachable { .. }), "{err}");
         assert!(err.to_string().contains(&closed.to_string()), "{err}");
         assert_eq!(err.status(), None);
+    }
+
+    /// A node closes a keep-alive connection that has been idle for its header deadline; the
+    /// client lets go of it first, so it never sends a call on one the node is closing.
+    #[tokio::test]
+    async fn an_idle_connection_is_dropped_before_the_node_would_close_it() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let node = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request).await.unwrap();
+            let body = r#"{"status":"ok","peer_id":"x"}"#;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(response.as_bytes()).await.unwrap();
+            let answered = tokio::time::Instant::now();
+            // The node's side of the deadline: EOF from the client before it.
+            let deadline = Duration::from_secs(crate::limits::HEADER_READ_TIMEOUT_SECS);
+            let eof = tokio::time::timeout(deadline, stream.read(&mut request)).await;
+            (eof.map(|read| read.unwrap()), answered.elapsed())
+        });
+        let client = ApiClient::new(&format!("http://{addr}"), None).unwrap();
+        let _ = client.health().await;
+        let (eof, after) = node.await.unwrap();
+        assert_eq!(
+            eof.ok(),
+            Some(0),
+            "the client kept its idle connection for the node's whole header deadline"
+        );
+        assert!(after >= POOL_IDLE_TIMEOUT, "closed after {after:?}");
     }
 }

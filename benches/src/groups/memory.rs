@@ -185,7 +185,8 @@ fn process_memory(
         println!("p2p_memory/process_*: skipped: build p2p-node first (cargo build --release --bin p2p-node); the runner script does");
         return;
     };
-    let http = reqwest::Client::new();
+    let http =
+        p2p_api::client::http_client(p2p_api::client::DEFAULT_TIMEOUT).expect("an HTTP client");
     let process = NodeProcess::start(&binary).expect("p2p-node starts");
     let health = format!("{}/health", process.api);
     std::thread::sleep(Duration::from_millis(500));

@@ -136,9 +136,7 @@ async fn start_peers(
     stages.mark("launch");
     bar.set_message("waiting for every /health");
     bar.set_position(0);
-    let http = reqwest::Client::builder()
-        .timeout(CALL_TIMEOUT)
-        .build()
+    let http = p2p_api::client::http_client(CALL_TIMEOUT)
         .map_err(|e| vec![format!("HTTP client: {}", chain(&e))])?;
     let learns = runtime.learns_addresses();
     let healthy = futures::future::join_all(slots.iter().map(|slot| {
