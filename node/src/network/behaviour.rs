@@ -126,9 +126,14 @@ impl MarketBehaviour {
                 source: cause(e),
             })?;
 
+        // No cache of peers' addresses in identify: it hands every listen address a peer
+        // reports to each dial of that peer, loopback ones included, so that nodes in
+        // containers dialed 127.0.0.1 and reached themselves ("Unexpected peer ID", 538 dials
+        // in one 100-peer run). Kademlia keeps the addresses worth dialing (`on_identify`).
         let identify = identify::Behaviour::new(
             identify::Config::new(IDENTIFY_PROTOCOL.to_owned(), key.public())
-                .with_agent_version(format!("p2p-node/{}", env!("CARGO_PKG_VERSION"))),
+                .with_agent_version(format!("p2p-node/{}", env!("CARGO_PKG_VERSION")))
+                .with_cache_size(0),
         );
 
         let rr_config = request_response::Config::default()
