@@ -202,7 +202,7 @@ mod tests {
     async fn dialed_and_accepted_connections_cap_their_back_off() {
         use futures::StreamExt;
 
-        use super::super::tcp_rto::{back_off_cap, lifetime, OUTAGE_LIFETIME, RTO_MAX};
+        use super::super::tcp_rto::{back_off_cap, lifetime, OUTAGE_LIFETIME_MS, RTO_MAX_MS};
 
         let own: Multiaddr = "/ip4/127.0.0.1/tcp/0".parse().unwrap();
         let mut listening =
@@ -237,12 +237,14 @@ mod tests {
         };
         let (dialed, accepted) = tokio::join!(dial, accept);
         let dialed = dialed.unwrap();
-        let outage = u32::try_from(OUTAGE_LIFETIME.as_millis()).unwrap();
-        let cap = u32::try_from(RTO_MAX.as_millis()).unwrap();
         for (end, stream) in [("dialed", &dialed.0), ("accepted", &accepted.0)] {
-            assert_eq!(lifetime(stream), outage, "the {end} connection's lifetime");
+            assert_eq!(
+                lifetime(stream),
+                OUTAGE_LIFETIME_MS,
+                "the {end} connection's lifetime"
+            );
             match back_off_cap(stream) {
-                Some(got) => assert_eq!(got, cap, "the {end} connection's back-off cap"),
+                Some(got) => assert_eq!(got, RTO_MAX_MS, "the {end} connection's back-off cap"),
                 None => eprintln!(
                     "SKIPPED: this kernel has no TCP_RTO_MAX_MS (Linux 6.15); the {end} connection's cap is not checked"
                 ),

@@ -9,29 +9,28 @@
 //! reachable again a moment after the link is.
 //!
 //! Linux 6.15 lets a socket cap the back-off (`TCP_RTO_MAX_MS`); the node caps it at
-//! [`RTO_MAX`], so a connection retries at least once a second. Capping alone would shorten
+//! [`RTO_MAX_MS`], so a connection retries at least once a second. Capping alone would shorten
 //! how long a connection survives an outage: the kernel gives up after a number of
 //! retransmissions (`tcp_retries2`, 15), which at one second apart is ~13 s instead of
 //! ~15 minutes. So the node first sets `TCP_USER_TIMEOUT` to what that default amounts to,
-//! [`OUTAGE_LIFETIME`]; where that cannot be set, the back-off is left alone. On a kernel
+//! [`OUTAGE_LIFETIME_MS`]; where that cannot be set, the back-off is left alone. On a kernel
 //! without the cap the connection keeps Linux's default back-off, said once in the log.
 //!
 //! The option is not in libc or nix yet (its right place); nix's own macro names it here, so
 //! the crate stays free of `unsafe`.
 
 use std::sync::Once;
-use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::socket::{setsockopt, sockopt::TcpUserTimeout};
 use nix::{getsockopt_impl, libc, setsockopt_impl, sockopt_impl};
 
 /// The longest wait between two retransmissions of a connection.
-pub(super) const RTO_MAX: Duration = Duration::from_secs(1);
+pub(super) const RTO_MAX_MS: u32 = 1_000;
 
 /// How long a connection survives an outage: what Linux's default back-off (200 ms doubling
 /// to 120 s, 15 retransmissions) amounts to.
-pub(super) const OUTAGE_LIFETIME: Duration = Duration::from_millis(924_600);
+pub(super) const OUTAGE_LIFETIME_MS: u32 = 924_600;
 
 /// `TCP_RTO_MAX_MS` of `linux/tcp.h` (Linux 6.15).
 const TCP_RTO_MAX_MS: libc::c_int = 44;
@@ -45,17 +44,15 @@ sockopt_impl!(
     u32
 );
 
-/// Caps the retransmission back-off of `stream` at [`RTO_MAX`], keeping its lifetime under an
-/// outage at [`OUTAGE_LIFETIME`]. Never fails the connection: a socket that takes neither
+/// Caps the retransmission back-off of `stream` at [`RTO_MAX_MS`], keeping its lifetime under an
+/// outage at [`OUTAGE_LIFETIME_MS`]. Never fails the connection: a socket that takes neither
 /// keeps Linux's defaults.
 pub(super) fn cap_back_off(stream: &tokio::net::TcpStream) {
-    let lifetime = u32::try_from(OUTAGE_LIFETIME.as_millis()).unwrap_or(u32::MAX);
-    if let Err(error) = setsockopt(stream, TcpUserTimeout, &lifetime) {
+    if let Err(error) = setsockopt(stream, TcpUserTimeout, &OUTAGE_LIFETIME_MS) {
         tracing::warn!(%error, "TCP_USER_TIMEOUT not set; the retransmission back-off is left at Linux's default");
         return;
     }
-    let cap = u32::try_from(RTO_MAX.as_millis()).unwrap_or(u32::MAX);
-    match setsockopt(stream, TcpRtoMaxMs, &cap) {
+    match setsockopt(stream, TcpRtoMaxMs, &RTO_MAX_MS) {
         Ok(()) => {}
         Err(Errno::ENOPROTOOPT | Errno::EINVAL) => {
             static UNSUPPORTED: Once = Once::new();

@@ -117,7 +117,8 @@ pub(super) async fn remove_ended_service(docker: &Docker, name: &str) -> Result<
             .or_else(gone_already)
             .map_err(|e| format!("removing task container {id} of {name}: {e}"))?;
     }
-    wait_containers(docker, &label, Left::Any).await
+    // A forced removal is done when it returns: nothing is left to wait for.
+    Ok(())
 }
 
 /// Stops the running task containers labelled `label` on this node, one after the other. A
